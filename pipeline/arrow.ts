@@ -1,0 +1,221 @@
+/**
+ * Conversion between {@link Table} and Apache Arrow IPC (stream format), the
+ * format of every intermediate table. Columns map to Float64, Int32, Date32
+ * (days), Uint8 (bool, tagged in field metadata), Float64 milliseconds
+ * (timestamp, tagged) and Dictionary<Utf8, Int32>.
+ *
+ * @module
+ */
+
+import {
+  type Data,
+  DataType,
+  Date_,
+  DateUnit,
+  Dictionary,
+  Field,
+  Float64,
+  Int32,
+  makeData,
+  Precision,
+  RecordBatch,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  tableFromIPC,
+  Uint8,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from "apache-arrow";
+import { type Column, makeTable, type Table } from "./table.ts";
+
+/** Rows per Arrow record batch. */
+export const BATCH_ROWS = 1 << 20;
+
+const TYPE_KEY = "churn_mlops.type";
+
+function validityFromCodes(codes: Int32Array): Uint8Array | undefined {
+  let missing = false;
+  for (let i = 0; i < codes.length; i++) {
+    if (codes[i] < 0) {
+      missing = true;
+      break;
+    }
+  }
+  if (!missing) return undefined;
+  const bits = new Uint8Array((codes.length + 7) >> 3);
+  for (let i = 0; i < codes.length; i++) if (codes[i] >= 0) bits[i >> 3] |= 1 << (i & 7);
+  return bits;
+}
+
+function fieldFor(name: string, c: Column, dictId: number): Field {
+  switch (c.type) {
+    case "f64":
+      return new Field(name, new Float64(), false);
+    case "timestamp":
+      return new Field(name, new Float64(), false, new Map([[TYPE_KEY, "timestamp_ms"]]));
+    case "i32":
+      return new Field(name, new Int32(), false);
+    case "date":
+      return new Field(name, new Date_(DateUnit.DAY), false);
+    case "bool":
+      return new Field(name, new Uint8(), false, new Map([[TYPE_KEY, "bool"]]));
+    case "dict":
+      return new Field(name, new Dictionary(new Utf8(), new Int32(), dictId), true);
+  }
+}
+
+/**
+ * Encodes tables with one schema as one Arrow IPC stream, batch by batch: the
+ * first `encode()` fixes the schema; dictionaries may grow between batches (a
+ * replacement dictionary is written when they change). Returned chunks are
+ * mostly views of the tables' own arrays: write them out before changing them.
+ */
+export class ArrowStreamEncoder {
+  readonly #writer = new RecordBatchStreamWriter();
+  #schema: Schema | null = null;
+  #names: string[] = [];
+  readonly #dicts = new Map<string, { source: readonly string[]; size: number; vector: Vector<Utf8> }>();
+
+  #drain(): Uint8Array[] {
+    // deno-lint-ignore no-explicit-any
+    const values = (this.#writer as any)._sink._values.splice(0) as ArrayBufferView[];
+    return values.map((v) => v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+
+  #dictionary(name: string, dictionary: readonly string[]): Vector<Utf8> {
+    const cached = this.#dicts.get(name);
+    if (cached && cached.source === dictionary && cached.size === dictionary.length) return cached.vector;
+    const vector = vectorFromArray([...dictionary], new Utf8());
+    this.#dicts.set(name, { source: dictionary, size: dictionary.length, vector });
+    return vector;
+  }
+
+  /**
+   * Encodes `table` as record batches of at most {@link BATCH_ROWS} rows.
+   *
+   * @throws {TypeError} when the columns differ from the first table's.
+   */
+  encode(table: Table): Uint8Array[] {
+    const cols = [...table.columns];
+    if (this.#schema === null) {
+      let dictId = 0;
+      this.#schema = new Schema(cols.map(([name, c]) => fieldFor(name, c, c.type === "dict" ? dictId++ : 0)));
+      this.#names = cols.map(([name]) => name);
+    } else if (cols.length !== this.#names.length || cols.some(([name], i) => name !== this.#names[i])) {
+      throw new TypeError(`Batch columns (${cols.map(([n]) => n).join(", ")}) differ from the stream's schema`);
+    }
+    const fields = this.#schema.fields;
+    const n = table.length;
+    for (let start = 0; start < n || start === 0; start += BATCH_ROWS) {
+      const end = Math.min(n, start + BATCH_ROWS);
+      const length = end - start;
+      const children: Data[] = cols.map(([name, c], i) => {
+        const type = fields[i].type;
+        if (c.type === "dict") {
+          const codes = c.codes.subarray(start, end);
+          return makeData({
+            type,
+            length,
+            data: codes,
+            nullBitmap: validityFromCodes(codes),
+            dictionary: this.#dictionary(name, c.dictionary),
+          } as never);
+        }
+        return makeData({ type, length, data: c.data.subarray(start, end) } as never);
+      });
+      const data = makeData({ type: new Struct(fields), length, children } as never);
+      this.#writer.write(new RecordBatch(this.#schema, data as never));
+      if (n === 0) break;
+    }
+    return this.#drain();
+  }
+
+  /** Ends the stream and returns its last chunks. */
+  finish(): Uint8Array[] {
+    this.#writer.finish();
+    return this.#drain();
+  }
+}
+
+/** Encodes a table as Arrow IPC stream chunks (mostly views of the table's arrays). */
+export function tableToArrowChunks(table: Table): Uint8Array[] {
+  const enc = new ArrowStreamEncoder();
+  return [...enc.encode(table), ...enc.finish()];
+}
+
+/** Encodes a table as one Arrow IPC stream buffer. */
+export function tableToArrow(table: Table): Uint8Array {
+  const chunks = tableToArrowChunks(table);
+  let size = 0;
+  for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Decodes an Arrow IPC buffer (stream or file format) into a table.
+ *
+ * @throws {TypeError} on a column type this project does not use.
+ */
+export function tableFromArrow(bytes: Uint8Array): Table {
+  const t = tableFromIPC(bytes);
+  const n = t.numRows;
+  const out: [string, Column][] = [];
+  for (const field of t.schema.fields) {
+    const vec = t.getChild(field.name)!;
+    const type = field.type;
+    const tag = field.metadata.get(TYPE_KEY);
+    const concat = <A extends Float64Array | Int32Array | Uint8Array>(make: (n: number) => A): A => {
+      if (vec.data.length === 1) return (vec.data[0].values as A).subarray(0, n) as A;
+      const arr = make(n);
+      let off = 0;
+      for (const d of vec.data) {
+        arr.set((d.values as A).subarray(0, d.length) as never, off);
+        off += d.length;
+      }
+      return arr;
+    };
+    if (DataType.isFloat(type) && type.precision === Precision.DOUBLE) {
+      const data = concat((k) => new Float64Array(k));
+      out.push([field.name, tag === "timestamp_ms" ? { type: "timestamp", data } : { type: "f64", data }]);
+    } else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) {
+      out.push([field.name, { type: "i32", data: concat((k) => new Int32Array(k)) }]);
+    } else if (DataType.isDate(type) && type.unit === DateUnit.DAY) {
+      out.push([field.name, { type: "date", data: concat((k) => new Int32Array(k)) }]);
+    } else if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) {
+      out.push([field.name, { type: "bool", data: concat((k) => new Uint8Array(k)) }]);
+    } else if (DataType.isDictionary(type)) {
+      const codes = new Int32Array(n);
+      let dictionary: string[] = [];
+      const index = new Map<string, number>();
+      let off = 0;
+      for (const d of vec.data) {
+        const strings = d.dictionary ? (d.dictionary.toArray() as string[]) : [];
+        const remap = strings.map((s) => {
+          let k = index.get(s);
+          if (k === undefined) {
+            k = dictionary.length;
+            dictionary.push(s);
+            index.set(s, k);
+          }
+          return k;
+        });
+        const vals = d.values as Int32Array;
+        for (let i = 0; i < d.length; i++) codes[off + i] = d.getValid(i) ? remap[vals[i]] : -1;
+        off += d.length;
+      }
+      if (dictionary.length === 0) dictionary = [];
+      out.push([field.name, { type: "dict", codes, dictionary }]);
+    } else {
+      throw new TypeError(`Column "${field.name}" has unsupported Arrow type ${type}`);
+    }
+  }
+  return makeTable(out);
+}

@@ -1,0 +1,263 @@
+/**
+ * The one in-memory table shape used between every pipeline step: named columns
+ * backed by typed arrays, strings dictionary-encoded.
+ *
+ * Missing values: `NaN` in `f64` columns, code `-1` in `dict` columns. `i32`,
+ * `date` and `bool` columns have no missing values.
+ *
+ * @module
+ */
+
+/** A column of 64-bit floats; `NaN` marks a missing value. */
+export interface F64Column {
+  /** Column kind. */
+  readonly type: "f64";
+  /** The values. */
+  readonly data: Float64Array;
+}
+
+/** A column of instants in milliseconds since the Unix epoch (UTC); `NaN` marks a missing value. */
+export interface TimestampColumn {
+  /** Column kind. */
+  readonly type: "timestamp";
+  /** Milliseconds since the epoch. */
+  readonly data: Float64Array;
+}
+
+/** A column of 32-bit integers (no missing values). */
+export interface I32Column {
+  /** Column kind. */
+  readonly type: "i32";
+  /** The values. */
+  readonly data: Int32Array;
+}
+
+/** A column of calendar dates stored as days since 1970-01-01 (no missing values). */
+export interface DateColumn {
+  /** Column kind. */
+  readonly type: "date";
+  /** Days since the Unix epoch. */
+  readonly data: Int32Array;
+}
+
+/** A column of booleans stored as 0/1 bytes (no missing values). */
+export interface BoolColumn {
+  /** Column kind. */
+  readonly type: "bool";
+  /** 0 or 1 per row. */
+  readonly data: Uint8Array;
+}
+
+/** A dictionary-encoded string column; code `-1` marks a missing value. */
+export interface DictColumn {
+  /** Column kind. */
+  readonly type: "dict";
+  /** Index into `dictionary` per row, or -1 for missing. */
+  readonly codes: Int32Array;
+  /** The distinct strings. */
+  readonly dictionary: readonly string[];
+}
+
+/** Any column. */
+export type Column = F64Column | TimestampColumn | I32Column | DateColumn | BoolColumn | DictColumn;
+
+/** The kind of a column. */
+export type ColumnType = Column["type"];
+
+/** A table: an ordered set of equally long named columns. */
+export interface Table {
+  /** Number of rows. */
+  readonly length: number;
+  /** Columns in order. */
+  readonly columns: ReadonlyMap<string, Column>;
+}
+
+/** Returns the number of rows of a column. */
+export function columnLength(column: Column): number {
+  return column.type === "dict" ? column.codes.length : column.data.length;
+}
+
+/**
+ * Builds a table from named columns, checking that all have the same length.
+ *
+ * @throws {RangeError} when the columns differ in length.
+ */
+export function makeTable(columns: Iterable<[string, Column]> | Record<string, Column>): Table {
+  const entries = Symbol.iterator in columns
+    ? [...(columns as Iterable<[string, Column]>)]
+    : Object.entries(columns as Record<string, Column>);
+  const map = new Map<string, Column>();
+  let length = -1;
+  for (const [name, column] of entries) {
+    const n = columnLength(column);
+    if (length === -1) length = n;
+    else if (n !== length) {
+      throw new RangeError(
+        `Column "${name}" has ${n} rows but the table has ${length}`,
+      );
+    }
+    if (map.has(name)) throw new RangeError(`Duplicate column name "${name}"`);
+    map.set(name, column);
+  }
+  return { length: Math.max(length, 0), columns: map };
+}
+
+/**
+ * Returns the named column, checking its kind.
+ *
+ * @throws {TypeError} when the column is missing or of another kind.
+ */
+export function getColumn<K extends ColumnType>(
+  table: Table,
+  name: string,
+  type: K,
+): Extract<Column, { type: K }> {
+  const column = table.columns.get(name);
+  if (column === undefined) {
+    throw new TypeError(
+      `Missing column "${name}" (have: ${[...table.columns.keys()].join(", ")})`,
+    );
+  }
+  if (column.type !== type) {
+    throw new TypeError(`Column "${name}" is ${column.type}, expected ${type}`);
+  }
+  return column as Extract<Column, { type: K }>;
+}
+
+/** Returns the string at `row` of a dictionary column, or `null` when missing. */
+export function dictValue(column: DictColumn, row: number): string | null {
+  const code = column.codes[row];
+  return code < 0 ? null : column.dictionary[code];
+}
+
+/** Returns a new table with only the rows whose indices are given, in that order. */
+export function takeRows(table: Table, indices: Int32Array): Table {
+  const out: [string, Column][] = [];
+  for (const [name, column] of table.columns) {
+    out.push([name, takeColumn(column, indices)]);
+  }
+  return makeTable(out);
+}
+
+/** Returns a new column with only the given rows, in that order. */
+export function takeColumn(column: Column, indices: Int32Array): Column {
+  const n = indices.length;
+  switch (column.type) {
+    case "f64":
+    case "timestamp": {
+      const data = new Float64Array(n);
+      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      return { type: column.type, data };
+    }
+    case "i32":
+    case "date": {
+      const data = new Int32Array(n);
+      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      return { type: column.type, data };
+    }
+    case "bool": {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      return { type: "bool", data };
+    }
+    case "dict": {
+      const codes = new Int32Array(n);
+      for (let i = 0; i < n; i++) codes[i] = column.codes[indices[i]];
+      return { type: "dict", codes, dictionary: column.dictionary };
+    }
+  }
+}
+
+/** Returns a table holding rows `[start, end)` as views (no copy). */
+export function sliceTable(table: Table, start: number, end: number): Table {
+  const out: [string, Column][] = [];
+  for (const [name, c] of table.columns) {
+    out.push([
+      name,
+      c.type === "dict"
+        ? { type: "dict", codes: c.codes.subarray(start, end), dictionary: c.dictionary }
+        : { type: c.type, data: c.data.subarray(start, end) } as Column,
+    ]);
+  }
+  return makeTable(out);
+}
+
+/**
+ * Dictionary-encodes strings as they arrive. `encode()` returns the code of a
+ * string, adding it when new.
+ */
+export class DictEncoder {
+  readonly #index = new Map<string, number>();
+  /** The distinct strings, in first-seen order. */
+  readonly dictionary: string[] = [];
+
+  /** Creates an encoder, optionally seeded with known values (codes 0..n-1). */
+  constructor(initial: readonly string[] = []) {
+    for (const s of initial) this.encode(s);
+  }
+
+  /** Returns the code of `value`, adding it to the dictionary when new. */
+  encode(value: string): number {
+    let code = this.#index.get(value);
+    if (code === undefined) {
+      code = this.dictionary.length;
+      this.dictionary.push(value);
+      this.#index.set(value, code);
+    }
+    return code;
+  }
+
+  /** Returns the code of `value`, or -1 when it has not been seen. */
+  lookup(value: string): number {
+    return this.#index.get(value) ?? -1;
+  }
+}
+
+/** The typed-array constructors a growable column can use. */
+export type GrowableArray = Float64Array | Int32Array | Uint8Array | Float32Array;
+
+/**
+ * A typed array that grows by doubling as values are appended. `finish()`
+ * returns the filled prefix without copying when it is already full.
+ */
+export class Growable<T extends GrowableArray> {
+  #data: T;
+  #length = 0;
+  readonly #make: (n: number) => T;
+
+  /** Creates a growable array with an initial capacity. */
+  constructor(make: (n: number) => T, capacity = 1024) {
+    this.#make = make;
+    this.#data = make(Math.max(16, capacity));
+  }
+
+  /** Number of values appended. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Appends one value. */
+  push(value: number): void {
+    if (this.#length === this.#data.length) this.#grow();
+    this.#data[this.#length++] = value;
+  }
+
+  /** Returns the values appended so far (a view; valid until the next push). */
+  view(): T {
+    return this.#data.subarray(0, this.#length) as T;
+  }
+
+  /** Returns the values as an exactly sized array (copies only when needed). */
+  finish(): T {
+    if (this.#length === this.#data.length) return this.#data;
+    const out = this.#make(this.#length);
+    out.set(this.#data.subarray(0, this.#length) as never);
+    return out;
+  }
+
+  #grow(): void {
+    const next = this.#make(this.#data.length * 2);
+    next.set(this.#data as never);
+    this.#data = next;
+  }
+}
