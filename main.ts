@@ -7,6 +7,21 @@
 
 import { runCli } from "./tasks/mod.ts";
 
+/** Returns this process's peak resident set size in bytes (Linux), or null where unknown. */
+export function peakRssBytes(): number | null {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = status.match(/^VmHWM:\s+(\d+)\s+kB/m);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args));
+  const code = await runCli(Deno.args);
+  // The benchmark asks each step for its peak memory through this variable.
+  const statsPath = Deno.env.get("CHURN_BENCH_STATS");
+  if (statsPath) Deno.writeTextFileSync(statsPath, JSON.stringify({ peak_rss_bytes: peakRssBytes(), exit_code: code }));
+  Deno.exit(code);
 }

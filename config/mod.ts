@@ -41,7 +41,10 @@ export const ConfigSchema = z.strictObject({
     max_examples: z.int().min(1),
   }),
   features: z.strictObject({
-    windows_days: z.array(z.int().min(1)).min(1).refine((w) => new Set(w).size === w.length, "windows must be distinct"),
+    windows_days: z.array(z.int().min(1)).min(1).refine(
+      (w) => new Set(w).size === w.length,
+      "windows must be distinct",
+    ),
   }),
   churn: z.strictObject({ window_days: z.int().min(1), population: z.enum(["active", "all"]) }),
   training: z.strictObject({
@@ -60,7 +63,10 @@ export const ConfigSchema = z.strictObject({
   }),
   scoring: z.strictObject({
     top_k: z.int().min(1),
-    risk_bands: z.strictObject({ medium: share, high: share }).refine((b) => b.medium <= b.high, "medium must not exceed high"),
+    risk_bands: z.strictObject({ medium: share, high: share }).refine(
+      (b) => b.medium <= b.high,
+      "medium must not exceed high",
+    ),
   }),
   drift: z.strictObject({
     warn_psi: z.number().min(0),
@@ -206,7 +212,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!["dev", "stage", "prod"].includes(env)) {
     throw new ConfigError(`Unknown CHURN_ENV "${env}": expected dev, stage or prod`);
   }
-  const layers = [readLayer(at("default.yaml"), label("default.yaml")), readLayer(at(`${env}.yaml`), label(`${env}.yaml`))];
+  const layers = [
+    readLayer(at("default.yaml"), label("default.yaml")),
+    readLayer(at(`${env}.yaml`), label(`${env}.yaml`)),
+  ];
   const file = options.file === undefined ? envVar("CHURN_MLOPS_CONFIG") : options.file;
   if (file) layers.push(readLayer(file, file));
   if (options.overrides !== undefined) layers.push({ source: "command-line flags", data: options.overrides });

@@ -60,13 +60,23 @@ export class UsageError extends Error {
 
 /** Flags every task accepts. */
 export const COMMON_FLAGS: Record<string, FlagSpec> = {
-  config: { type: "string", value: "FILE", description: "Extra config file merged last (default: $CHURN_MLOPS_CONFIG)" },
+  config: {
+    type: "string",
+    value: "FILE",
+    description: "Extra config file merged last (default: $CHURN_MLOPS_CONFIG)",
+  },
   help: { type: "boolean", description: "Show this help" },
 };
 
 /** Returns the `--help` text of a task. */
 export function taskHelp(task: Task): string {
-  const lines = [`Usage: deno task ${task.name}${task.args ? " " + task.args : ""} [flags]`, "", task.summary, "", "Flags:"];
+  const lines = [
+    `Usage: deno task ${task.name}${task.args ? " " + task.args : ""} [flags]`,
+    "",
+    task.summary,
+    "",
+    "Flags:",
+  ];
   const all = { ...task.flags, ...COMMON_FLAGS };
   const left = Object.entries(all).map(([name, f]) => `  --${name}${f.value ? " " + f.value : ""}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;

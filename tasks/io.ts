@@ -188,7 +188,9 @@ export async function readArrowTable(path: string): Promise<Table> {
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
+    }
     throw e;
   }
   try {

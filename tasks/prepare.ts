@@ -12,6 +12,7 @@ import { buildUserDaily, type CleanUsers, EventsCleaner, UsersCleaner } from "..
 import { stringFlag, type Task } from "./cli.ts";
 import {
   atomicWrite,
+  exists,
   joinPath,
   readCsvFile,
   writeArrowTable,
@@ -51,6 +52,11 @@ export async function runPrepare(
   const t0 = performance.now();
   const log = options.log ?? (() => {});
   const outputs: string[] = [];
+  for (const name of ["users.csv", "events.csv"]) {
+    if (!(await exists(joinPath(inputDir, name)))) {
+      throw new Error(`Cannot read ${joinPath(inputDir, name)}: file not found (run "deno task generate" or add your export)`);
+    }
+  }
   const usersCleaner = new UsersCleaner();
   await readCsvFile(joinPath(inputDir, "users.csv"), (r) => usersCleaner.push(r));
   const users = usersCleaner.finish();
@@ -128,8 +134,18 @@ export const prepareTask: Task = {
   name: "prepare",
   summary: "Clean users and events and build the per-user daily grid (users_clean, events_clean, user_daily).",
   flags: {
-    "input-dir": { type: "string", value: "DIR", description: "Folder with users.csv and events.csv", default: "config paths.raw" },
-    "output-dir": { type: "string", value: "DIR", description: "Where to write the tables", default: "config paths.processed" },
+    "input-dir": {
+      type: "string",
+      value: "DIR",
+      description: "Folder with users.csv and events.csv",
+      default: "config paths.raw",
+    },
+    "output-dir": {
+      type: "string",
+      value: "DIR",
+      description: "Where to write the tables",
+      default: "config paths.processed",
+    },
     csv: { type: "boolean", description: "Also write each table as CSV" },
   },
   async run({ config, flags, log }) {

@@ -32,19 +32,31 @@ Deno.test("loadConfig() deep-merges the CHURN_MLOPS_CONFIG file over the overlay
 
 Deno.test("loadConfig() names the file and key path of an unknown key", () => {
   const path = tempConfig("churn:\n  windw_days: 10\n");
-  assert.throws(() => loadConfig({ env: "dev", file: path }), (e) => e instanceof ConfigError && e.message.includes(path) && e.message.includes("churn.windw_days: unknown key"));
+  assert.throws(
+    () => loadConfig({ env: "dev", file: path }),
+    (e) => e instanceof ConfigError && e.message.includes(path) && e.message.includes("churn.windw_days: unknown key"),
+  );
 });
 
 Deno.test("loadConfig() names the file and key path of a wrong type", () => {
   const path = tempConfig("features:\n  windows_days: [7, seven]\n");
-  assert.throws(() => loadConfig({ env: "dev", file: path }), (e) => e instanceof ConfigError && e.message.includes(path) && e.message.includes("features.windows_days[1]"));
+  assert.throws(
+    () => loadConfig({ env: "dev", file: path }),
+    (e) => e instanceof ConfigError && e.message.includes(path) && e.message.includes("features.windows_days[1]"),
+  );
 });
 
 Deno.test("loadConfig() fails on an unreadable file and an unknown environment", () => {
-  assert.throws(() => loadConfig({ env: "dev", file: "/nonexistent/churn.yaml" }), (e) => e instanceof ConfigError && e.message.includes("Cannot read config file /nonexistent/churn.yaml"));
+  assert.throws(
+    () => loadConfig({ env: "dev", file: "/nonexistent/churn.yaml" }),
+    (e) => e instanceof ConfigError && e.message.includes("Cannot read config file /nonexistent/churn.yaml"),
+  );
   assert.throws(() => loadConfig({ env: "qa", file: null }), /Unknown CHURN_ENV "qa"/);
   const bad = tempConfig("a: [1, 2\n");
-  assert.throws(() => loadConfig({ env: "dev", file: bad }), (e) => e instanceof ConfigError && e.message.includes(`Cannot parse config file ${bad}`));
+  assert.throws(
+    () => loadConfig({ env: "dev", file: bad }),
+    (e) => e instanceof ConfigError && e.message.includes(`Cannot parse config file ${bad}`),
+  );
 });
 
 Deno.test("deepMerge() merges mappings and replaces lists", () => {

@@ -42,8 +42,14 @@ Deno.test("CsvParser reports line numbers of records, counting quoted newlines",
 });
 
 Deno.test("CsvParser rejects binary input and unterminated quotes with a CsvParseError", () => {
-  assert.throws(() => parseCsvText("a,b\n1,\u0000\n"), (e) => e instanceof CsvParseError && /NUL byte near line 2/.test(e.message));
-  assert.throws(() => parseCsvText('a,b\n1,"open\n'), (e) => e instanceof CsvParseError && /Unterminated quoted field starting at line 2/.test(e.message));
+  assert.throws(
+    () => parseCsvText("a,b\n1,\u0000\n"),
+    (e) => e instanceof CsvParseError && /NUL byte near line 2/.test(e.message),
+  );
+  assert.throws(
+    () => parseCsvText('a,b\n1,"open\n'),
+    (e) => e instanceof CsvParseError && /Unterminated quoted field starting at line 2/.test(e.message),
+  );
   assert.throws(() => parseCsvText('a,b\n"x"y,1\n'), CsvParseError);
 });
 
@@ -52,7 +58,20 @@ Deno.test("CsvParser drops a UTF-8 byte order mark", () => {
 });
 
 Deno.test("parseNumberBytes() agrees with Number() on decimals and rejects junk", () => {
-  const cases = ["0", "-0.5", "+3", "12.345", "499.1234567890123", "1e3", "2.5E-2", ".5", "5.", " 7 ", "0.1", "123456789012345678"];
+  const cases = [
+    "0",
+    "-0.5",
+    "+3",
+    "12.345",
+    "499.1234567890123",
+    "1e3",
+    "2.5E-2",
+    ".5",
+    "5.",
+    " 7 ",
+    "0.1",
+    "123456789012345678",
+  ];
   for (const c of cases) {
     const b = enc.encode(c);
     assert.equal(parseNumberBytes(b, 0, b.length), Number(c), c);

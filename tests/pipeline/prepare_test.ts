@@ -84,7 +84,10 @@ Deno.test("UsersCleaner normalises plans, drops rows missing keys and keeps the 
 
 Deno.test("UsersCleaner names the missing columns of a bad header", () => {
   const c = new UsersCleaner();
-  assert.throws(() => feed("user_id,plan\n1,free\n", (r) => c.push(r)), /users\.csv is missing required column\(s\): signup_date, is_paid, country, marketing_source/);
+  assert.throws(
+    () => feed("user_id,plan\n1,free\n", (r) => c.push(r)),
+    /users\.csv is missing required column\(s\): signup_date, is_paid, country, marketing_source/,
+  );
 });
 
 Deno.test("EventsCleaner dedups event ids, drops unknown users and rows missing keys, converts zones to UTC dates", async () => {

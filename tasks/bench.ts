@@ -1,0 +1,212 @@
+/**
+ * `deno task bench`: times every stage at several data sizes, each step in its
+ * own process so its peak RSS is its own, and compares CSV parsers.
+ *
+ * Flags: `--sizes 2000,20000,100000` (users), `--days 120`, `--dir bench-data`,
+ * `--keep` (keep the generated data), `--json FILE` (also write the figures).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import Papa from "papaparse";
+import { CsvParser } from "../pipeline/csv.ts";
+import { READ_CHUNK } from "./io.ts";
+
+/** One measured step. */
+export interface BenchRow {
+  /** Users in the data set. */
+  users: number;
+  /** Step name. */
+  step: string;
+  /** Wall seconds of the whole process. */
+  seconds: number;
+  /** Peak resident set size in MiB. */
+  peak_rss_mib: number | null;
+  /** Rows processed (events for the data steps). */
+  rows: number;
+  /** Bytes of CSV read or written. */
+  csv_bytes: number;
+}
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function countLines(path: string): Promise<number> {
+  const f = await Deno.open(path);
+  const buf = new Uint8Array(READ_CHUNK);
+  let n = 0;
+  for (;;) {
+    const k = await f.read(buf);
+    if (k === null) break;
+    for (let i = 0; i < k; i++) if (buf[i] === 10) n++;
+  }
+  f.close();
+  return n;
+}
+
+/** Runs `main.ts <args>` in a child process and returns its wall time and peak RSS. */
+export async function runStep(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ seconds: number; peak: number | null }> {
+  const stats = await Deno.makeTempFile({ suffix: ".json" });
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { ...env, CHURN_BENCH_STATS: stats },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - t0) / 1000;
+  if (!out.success) {
+    throw new Error(`Step "${args.join(" ")}" failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  const s = JSON.parse(await Deno.readTextFile(stats));
+  await Deno.remove(stats);
+  return { seconds, peak: s.peak_rss_bytes };
+}
+
+/** Parses a CSV file with our byte parser and with papaparse; returns MB/s and heap growth for each. */
+export async function compareCsvParsers(path: string): Promise<Record<string, { mb_per_s: number; rows: number }>> {
+  const size = await fileSize(path);
+  const results: Record<string, { mb_per_s: number; rows: number }> = {};
+  {
+    let rows = 0, sum = 0;
+    const t0 = performance.now();
+    const p = new CsvParser((r) => {
+      rows++;
+      sum += r.number(0);
+    });
+    const f = await Deno.open(path);
+    const buf = new Uint8Array(READ_CHUNK);
+    for (;;) {
+      const k = await f.read(buf);
+      if (k === null) break;
+      p.push(buf.subarray(0, k));
+    }
+    p.end();
+    f.close();
+    results["churn-mlops CsvParser (bytes, numbers parsed)"] = {
+      mb_per_s: size / 1e6 / ((performance.now() - t0) / 1000),
+      rows,
+    };
+    if (sum < 0) console.log(sum);
+  }
+  {
+    let rows = 0, sum = 0;
+    const t0 = performance.now();
+    const f = await Deno.open(path);
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(READ_CHUNK);
+    let carry = "";
+    // papaparse's streaming mode is Node-stream based; feed it line-complete text chunks instead.
+    for (;;) {
+      const k = await f.read(buf);
+      if (k === null) break;
+      const text = carry + decoder.decode(buf.subarray(0, k), { stream: true });
+      const cut = text.lastIndexOf("\n");
+      carry = text.slice(cut + 1);
+      const res = Papa.parse<string[]>(text.slice(0, cut), { skipEmptyLines: true });
+      for (const row of res.data) {
+        rows++;
+        sum += Number(row[0]);
+      }
+    }
+    if (carry) rows += Papa.parse<string[]>(carry).data.length;
+    f.close();
+    results["papaparse 5.7.1 (strings, Number())"] = { mb_per_s: size / 1e6 / ((performance.now() - t0) / 1000), rows };
+    if (sum < 0) console.log(sum);
+  }
+  return results;
+}
+
+function fmt(n: number | null, digits = 2): string {
+  return n === null ? "n/a" : n.toFixed(digits);
+}
+
+/** Runs the benchmark and prints a table. */
+export async function runBench(argv: string[]): Promise<BenchRow[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: "string", default: "2000,20000,100000" },
+      days: { type: "string", default: "120" },
+      dir: { type: "string", default: "bench-data" },
+      keep: { type: "boolean", default: false },
+      json: { type: "string" },
+    },
+  });
+  const sizes = values.sizes!.split(",").map((s) => Number(s.trim()));
+  const rows: BenchRow[] = [];
+  for (const n of sizes) {
+    const base = `${values.dir}/${n}`;
+    const raw = `${base}/raw`, processed = `${base}/processed`, reports = `${base}/reports`;
+    const cfg = await Deno.makeTempFile({ suffix: ".yaml" });
+    await Deno.writeTextFile(cfg, `paths:\n  raw: ${raw}\n  processed: ${processed}\n  reports: ${reports}\n`);
+    const env = { CHURN_MLOPS_CONFIG: cfg };
+    const g = await runStep(["generate", "--n-users", String(n), "--days", values.days!], env);
+    const eventsBytes = await fileSize(`${raw}/events.csv`);
+    const csvBytes = eventsBytes + await fileSize(`${raw}/users.csv`);
+    const events = (await countLines(`${raw}/events.csv`)) - 1;
+    rows.push({
+      users: n,
+      step: "generate",
+      seconds: g.seconds,
+      peak_rss_mib: g.peak && g.peak / 2 ** 20,
+      rows: events,
+      csv_bytes: csvBytes,
+    });
+    const v = await runStep(["validate"], env);
+    rows.push({
+      users: n,
+      step: "validate",
+      seconds: v.seconds,
+      peak_rss_mib: v.peak && v.peak / 2 ** 20,
+      rows: events,
+      csv_bytes: csvBytes,
+    });
+    const p = await runStep(["prepare"], env);
+    rows.push({
+      users: n,
+      step: "prepare",
+      seconds: p.seconds,
+      peak_rss_mib: p.peak && p.peak / 2 ** 20,
+      rows: events,
+      csv_bytes: csvBytes,
+    });
+    if (n === sizes[0]) {
+      console.log(`\nCSV parser candidates on ${raw}/events.csv (${(eventsBytes / 1e6).toFixed(1)} MB):`);
+      for (const [name, r] of Object.entries(await compareCsvParsers(`${raw}/events.csv`))) {
+        console.log(`  ${name.padEnd(48)} ${r.mb_per_s.toFixed(0).padStart(6)} MB/s  (${r.rows} rows)`);
+      }
+    }
+    await Deno.remove(cfg);
+    if (!values.keep) await Deno.remove(base, { recursive: true });
+    console.log(`\n${n} users × ${values.days} days: ${events} events, ${(csvBytes / 1e6).toFixed(1)} MB of CSV`);
+    console.log("  step        wall s   rows/s        CSV MB/s   peak RSS MiB");
+    let total = 0;
+    for (const r of rows.filter((r) => r.users === n)) {
+      total += r.seconds;
+      console.log(
+        `  ${r.step.padEnd(10)} ${fmt(r.seconds).padStart(7)}   ${
+          (r.rows / r.seconds).toExponential(2).padStart(9)
+        }   ${(r.csv_bytes / 1e6 / r.seconds).toFixed(1).padStart(8)}   ${fmt(r.peak_rss_mib, 0).padStart(8)}`,
+      );
+    }
+    console.log(`  total      ${fmt(total).padStart(7)} s (each step a whole process, including Deno start-up)`);
+  }
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2));
+  return rows;
+}
+
+if (import.meta.main) {
+  await runBench(Deno.args);
+}

@@ -1,0 +1,128 @@
+/**
+ * The filesystem backend of the artifact store: each key is a file under a
+ * root folder, written with `atomicWrite` (temporary file, fsync, rename).
+ *
+ * @module
+ */
+
+import { atomicWrite, joinPath } from "../io.ts";
+import { type ArtifactStat, type ArtifactStore, TEMP_NAME_PATTERN, validateKey, validatePrefix } from "./mod.ts";
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
+/**
+ * Artifacts as files under a root folder: key `a/b.json` is the file
+ * `<root>/a/b.json`. Temporary files left by killed writers (`*.tmp-<pid>-<hex>`)
+ * are never listed.
+ */
+export class FsStore implements ArtifactStore {
+  /** The backend's name. */
+  readonly backend = "fs" as const;
+  /** The root folder. */
+  readonly root: string;
+
+  /**
+   * Creates a store over `root` (created on the first `put`).
+   *
+   * @throws {TypeError} when `root` is empty.
+   */
+  constructor(root: string = ".") {
+    if (typeof root !== "string" || root === "") {
+      throw new TypeError(`Invalid store root ${JSON.stringify(root)}: must be a folder path`);
+    }
+    this.root = root;
+  }
+
+  /** Returns the file path of `key`. */
+  pathOf(key: string): string {
+    return joinPath(this.root, validateKey(key));
+  }
+
+  /** Writes the file of `key` atomically (temporary file, fsync, rename). */
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    const path = this.pathOf(key);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
+    await atomicWrite(path, (write) => write(bytes));
+  }
+
+  /** Reads the file of `key`, or returns `null` when there is no such file. */
+  async get(key: string): Promise<Uint8Array | null> {
+    const path = this.pathOf(key);
+    try {
+      return await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+      if (e instanceof Deno.errors.IsADirectory) return null;
+      throw e;
+    }
+  }
+
+  /** Returns whether the file of `key` exists (a folder does not count). */
+  async has(key: string): Promise<boolean> {
+    return (await statOrNull(this.pathOf(key)))?.isFile ?? false;
+  }
+
+  /** Removes the file of `key`; returns whether it existed. Empty folders stay. */
+  async delete(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    const info = await statOrNull(path);
+    if (info === null || !info.isFile) return false;
+    try {
+      await Deno.remove(path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /** Walks the folders under `prefix` and returns the keys of the files found, sorted, skipping temporary files. */
+  async list(prefix: string): Promise<string[]> {
+    validatePrefix(prefix);
+    const slash = prefix.lastIndexOf("/");
+    const base = slash < 0 ? "" : prefix.slice(0, slash);
+    const out: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const dir = rel === "" ? this.root : joinPath(this.root, rel);
+      let entries: Deno.DirEntry[];
+      try {
+        entries = await Array.fromAsync(Deno.readDir(dir));
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return;
+        throw e;
+      }
+      for (const entry of entries) {
+        const key = rel === "" ? entry.name : `${rel}/${entry.name}`;
+        // Only descend into folders that can hold keys with the prefix.
+        if (!key.startsWith(prefix) && !prefix.startsWith(key + "/")) continue;
+        let { isFile, isDirectory } = entry;
+        if (entry.isSymlink) {
+          const target = await statOrNull(joinPath(this.root, key));
+          isFile = target?.isFile ?? false;
+          isDirectory = target?.isDirectory ?? false;
+        }
+        if (isDirectory) await walk(key);
+        else if (isFile && key.startsWith(prefix) && !TEMP_NAME_PATTERN.test(entry.name)) out.push(key);
+      }
+    };
+    await walk(base);
+    return out.sort();
+  }
+
+  /** Returns the file's size and modification time; `sha256` is not recorded for files. */
+  async stat(key: string): Promise<ArtifactStat | null> {
+    const info = await statOrNull(this.pathOf(key));
+    if (info === null || !info.isFile) return null;
+    return { size: info.size, updatedAt: info.mtime ?? new Date(0) };
+  }
+
+  /** Does nothing: files need no closing. */
+  close(): void {}
+}

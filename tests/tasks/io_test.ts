@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { atomicWrite, exists, writeFileAtomic, writeJsonAtomic } from "../../tasks/io.ts";
+import { FsStore } from "../../tasks/store/mod.ts";
+
+const CHILD = new URL("./atomic_writer_child.ts", import.meta.url).href;
+const MIB = 1 << 20;
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}
+
+async function tempNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.name.includes(".tmp-")) names.push(e.name);
+  return names;
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "churn_io_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Starts the child writer on `path` (200 MiB in 1 MiB chunks, 5 ms apart),
+ * waits until its temporary file holds at least `killAfterBytes`, and kills it
+ * with SIGKILL. Returns the exit status and the temporary file's name and size.
+ */
+async function killMidWrite(
+  path: string,
+  killAfterBytes: number,
+): Promise<{ status: Deno.CommandStatus; tmpName: string; tmpSize: number; stderr: string }> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CHILD, path, "200", "5"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
+  let tmpName = "";
+  let tmpSize = 0;
+  const deadline = Date.now() + 60_000;
+  while (tmpSize < killAfterBytes && !exited && Date.now() < deadline) {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.startsWith(base + ".tmp-")) continue;
+      tmpName = e.name;
+      tmpSize = await Deno.stat(`${dir}/${e.name}`).then((s) => s.size, () => 0);
+    }
+    if (tmpSize < killAfterBytes) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (!exited) child.kill("SIGKILL");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  return { status: out, tmpName, tmpSize, stderr };
+}
+
+Deno.test("atomicWrite() writes every chunk of a new file and creates the missing folders", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/a/b/c.bin`;
+    await atomicWrite(path, async (write) => {
+      await write(new Uint8Array([1, 2, 3]));
+      await write(new Uint8Array([4, 5]));
+    });
+    assert.deepEqual(await Deno.readFile(path), new Uint8Array([1, 2, 3, 4, 5]));
+    assert.deepEqual(await tempNames(`${dir}/a/b`), []);
+  });
+});
+
+Deno.test("writeFileAtomic() replaces an existing file and leaves no temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/report.txt`;
+    await writeFileAtomic(path, "old content that is longer than the new one\n");
+    await writeFileAtomic(path, "new\n");
+    assert.equal(await Deno.readTextFile(path), "new\n");
+    await writeFileAtomic(path, new Uint8Array([0, 255]));
+    assert.deepEqual(await Deno.readFile(path), new Uint8Array([0, 255]));
+    assert.deepEqual(await tempNames(dir), []);
+  });
+});
+
+Deno.test("writeJsonAtomic() writes pretty-printed JSON with a trailing newline", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/m.json`;
+    await writeJsonAtomic(path, { a: 1, b: [true] });
+    assert.equal(await Deno.readTextFile(path), '{\n  "a": 1,\n  "b": [\n    true\n  ]\n}\n');
+  });
+});
+
+Deno.test("atomicWrite() with a throwing producer keeps the old file and removes its temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/model.json`;
+    await writeFileAtomic(path, "old\n");
+    await assert.rejects(
+      atomicWrite(path, async (write) => {
+        await write(new TextEncoder().encode("half of the new"));
+        throw new Error("producer failed");
+      }),
+      /producer failed/,
+    );
+    assert.equal(await Deno.readTextFile(path), "old\n");
+    assert.deepEqual(await tempNames(dir), []);
+  });
+});
+
+Deno.test("atomicWrite() with a throwing producer and no old file leaves no file at all", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/model.json`;
+    await assert.rejects(
+      atomicWrite(path, async (write) => {
+        await write(new Uint8Array(1000));
+        throw new RangeError("bad row");
+      }),
+      RangeError,
+    );
+    assert.equal(await exists(path), false);
+    assert.deepEqual(await tempNames(dir), []);
+  });
+});
+
+Deno.test("the child writer, when not killed, writes the whole file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/big.bin`;
+    const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CHILD, path, "3", "0"] }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const bytes = await Deno.readFile(path);
+    assert.equal(bytes.length, 3 * MIB);
+    assert.deepEqual([bytes[0], bytes[MIB], bytes[2 * MIB], bytes[3 * MIB - 1]], [0, 1, 2, 2]);
+    assert.deepEqual(await tempNames(dir), []);
+  });
+});
+
+Deno.test("a writer killed with SIGKILL halfway leaves the old file byte-identical", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/model.bin`;
+    const old = randomBytes(3 * MIB + 17);
+    await writeFileAtomic(path, old);
+    const { status, tmpName, tmpSize, stderr } = await killMidWrite(path, 8 * MIB);
+    assert.equal(status.signal, "SIGKILL", `the child was not killed mid-write: ${stderr}`);
+    assert.equal(status.success, false);
+    // The kill really happened halfway: a partial temporary file is left beside the target.
+    assert.ok(tmpSize >= 8 * MIB && tmpSize < 200 * MIB, `temporary file size ${tmpSize}`);
+    assert.ok((await Deno.stat(`${dir}/${tmpName}`)).size < 200 * MIB);
+    const now = await Deno.readFile(path);
+    assert.equal(now.length, old.length);
+    assert.equal(await sha256(now), await sha256(old));
+    // The filesystem store never lists the killed writer's leftover.
+    const store = new FsStore(dir);
+    assert.deepEqual(await store.list(""), ["model.bin"]);
+    assert.equal(await sha256((await store.get("model.bin"))!), await sha256(old));
+  });
+});
+
+Deno.test("a writer killed with SIGKILL halfway with no old file leaves no target file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/model.bin`;
+    const { status, tmpName, tmpSize, stderr } = await killMidWrite(path, 4 * MIB);
+    assert.equal(status.signal, "SIGKILL", `the child was not killed mid-write: ${stderr}`);
+    assert.ok(tmpName !== "" && tmpSize >= 4 * MIB, `temporary file ${tmpName} of ${tmpSize} bytes`);
+    assert.equal(await exists(path), false);
+    const store = new FsStore(dir);
+    assert.deepEqual(await store.list(""), []);
+    assert.equal(await store.has("model.bin"), false);
+    assert.equal(await store.get("model.bin"), null);
+  });
+});
