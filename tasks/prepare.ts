@@ -54,7 +54,9 @@ export async function runPrepare(
   const outputs: string[] = [];
   for (const name of ["users.csv", "events.csv"]) {
     if (!(await exists(joinPath(inputDir, name)))) {
-      throw new Error(`Cannot read ${joinPath(inputDir, name)}: file not found (run "deno task generate" or add your export)`);
+      throw new Error(
+        `Cannot read ${joinPath(inputDir, name)}: file not found (run "deno task generate" or add your export)`,
+      );
     }
   }
   const usersCleaner = new UsersCleaner();
