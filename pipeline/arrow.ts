@@ -28,10 +28,10 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
-import { type Column, makeTable, type Table } from "./table.ts";
+import { type Column, concatTables, makeTable, type Table } from "./table.ts";
 
 /** Rows per Arrow record batch. */
-export const BATCH_ROWS = 1 << 20;
+export const BATCH_ROWS = 1 << 16;
 
 const TYPE_KEY = "churn_mlops.type";
 
@@ -160,62 +160,64 @@ export function tableToArrow(table: Table): Uint8Array {
 }
 
 /**
- * Decodes an Arrow IPC buffer (stream or file format) into a table.
+ * Converts one Arrow record batch to a table. Numeric columns are views of the
+ * batch's buffers (no copy); dictionary codes are copied (missing → -1).
  *
  * @throws {TypeError} on a column type this project does not use.
  */
-export function tableFromArrow(bytes: Uint8Array): Table {
-  const t = tableFromIPC(bytes);
-  const n = t.numRows;
+export function tableFromArrowBatch(batch: RecordBatch): Table {
+  const n = batch.numRows;
   const out: [string, Column][] = [];
-  for (const field of t.schema.fields) {
-    const vec = t.getChild(field.name)!;
+  for (const field of batch.schema.fields) {
+    const data = batch.getChild(field.name)!.data[0];
     const type = field.type;
     const tag = field.metadata.get(TYPE_KEY);
-    const concat = <A extends Float64Array | Int32Array | Uint8Array>(make: (n: number) => A): A => {
-      if (vec.data.length === 1) return (vec.data[0].values as A).subarray(0, n) as A;
-      const arr = make(n);
-      let off = 0;
-      for (const d of vec.data) {
-        arr.set((d.values as A).subarray(0, d.length) as never, off);
-        off += d.length;
-      }
-      return arr;
-    };
     if (DataType.isFloat(type) && type.precision === Precision.DOUBLE) {
-      const data = concat((k) => new Float64Array(k));
-      out.push([field.name, tag === "timestamp_ms" ? { type: "timestamp", data } : { type: "f64", data }]);
+      const values = (data.values as Float64Array).subarray(0, n);
+      out.push([
+        field.name,
+        tag === "timestamp_ms" ? { type: "timestamp", data: values } : { type: "f64", data: values },
+      ]);
     } else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) {
-      out.push([field.name, { type: "i32", data: concat((k) => new Int32Array(k)) }]);
+      out.push([field.name, { type: "i32", data: (data.values as Int32Array).subarray(0, n) }]);
     } else if (DataType.isDate(type) && type.unit === DateUnit.DAY) {
-      out.push([field.name, { type: "date", data: concat((k) => new Int32Array(k)) }]);
+      out.push([field.name, { type: "date", data: (data.values as Int32Array).subarray(0, n) }]);
     } else if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) {
-      out.push([field.name, { type: "bool", data: concat((k) => new Uint8Array(k)) }]);
+      out.push([field.name, { type: "bool", data: (data.values as Uint8Array).subarray(0, n) }]);
     } else if (DataType.isDictionary(type)) {
+      const dictionary = data.dictionary ? [...(data.dictionary.toArray() as string[])] : [];
+      const vals = data.values as Int32Array;
       const codes = new Int32Array(n);
-      let dictionary: string[] = [];
-      const index = new Map<string, number>();
-      let off = 0;
-      for (const d of vec.data) {
-        const strings = d.dictionary ? (d.dictionary.toArray() as string[]) : [];
-        const remap = strings.map((s) => {
-          let k = index.get(s);
-          if (k === undefined) {
-            k = dictionary.length;
-            dictionary.push(s);
-            index.set(s, k);
-          }
-          return k;
-        });
-        const vals = d.values as Int32Array;
-        for (let i = 0; i < d.length; i++) codes[off + i] = d.getValid(i) ? remap[vals[i]] : -1;
-        off += d.length;
-      }
-      if (dictionary.length === 0) dictionary = [];
+      if (data.nullCount === 0) codes.set(vals.subarray(0, n));
+      else for (let i = 0; i < n; i++) codes[i] = data.getValid(i) ? vals[i] : -1;
       out.push([field.name, { type: "dict", codes, dictionary }]);
     } else {
       throw new TypeError(`Column "${field.name}" has unsupported Arrow type ${type}`);
     }
   }
   return makeTable(out);
+}
+
+/**
+ * Decodes an Arrow IPC buffer (stream or file format) into one table.
+ *
+ * @throws {TypeError} on a column type this project does not use.
+ */
+export function tableFromArrow(bytes: Uint8Array): Table {
+  const t = tableFromIPC(bytes);
+  const parts = t.batches.map((b) => tableFromArrowBatch(b));
+  if (parts.length === 0) {
+    return makeTable(t.schema.fields.map((f) => [f.name, emptyColumnFor(f)]));
+  }
+  return parts.length === 1 ? parts[0] : concatTables(parts);
+}
+
+function emptyColumnFor(field: Field): Column {
+  const type = field.type;
+  const tag = field.metadata.get(TYPE_KEY);
+  if (DataType.isFloat(type)) return { type: tag === "timestamp_ms" ? "timestamp" : "f64", data: new Float64Array(0) };
+  if (DataType.isDate(type)) return { type: "date", data: new Int32Array(0) };
+  if (DataType.isDictionary(type)) return { type: "dict", codes: new Int32Array(0), dictionary: [] };
+  if (DataType.isInt(type) && type.bitWidth === 8) return { type: "bool", data: new Uint8Array(0) };
+  return { type: "i32", data: new Int32Array(0) };
 }

@@ -205,28 +205,42 @@ class IdSet {
   }
 }
 
-/** A chunked column builder: appends without ever copying what it holds. */
-class Chunked<T extends Float64Array | Int32Array | Uint8Array> {
-  readonly chunks: T[] = [];
-  #cur: T;
-  #pos = 0;
+const COMPACT_CHUNK = 1 << 20;
+/** Rows a batch can take past `batchRows` before it must grow (a 1 MiB CSV chunk holds fewer). */
+const BATCH_SLACK = 1 << 16;
+
+/** The compact per-event columns kept for the grid, in fixed-size chunks (growth never copies). */
+class CompactStore {
+  readonly users: Int32Array[] = [];
+  readonly days: Int32Array[] = [];
+  readonly types: Uint8Array[] = [];
+  readonly values: Float64Array[] = [];
+  #user = new Int32Array(0);
+  #day = new Int32Array(0);
+  #type = new Uint8Array(0);
+  #value = new Float64Array(0);
+  #pos = COMPACT_CHUNK;
   length = 0;
-  constructor(readonly make: (n: number) => T, readonly chunkSize = 1 << 20) {
-    this.#cur = make(chunkSize);
-  }
-  push(v: number): void {
-    if (this.#pos === this.chunkSize) {
-      this.chunks.push(this.#cur);
-      this.#cur = this.make(this.chunkSize);
+
+  push(user: number, day: number, type: number, value: number): void {
+    if (this.#pos === COMPACT_CHUNK) {
+      this.users.push(this.#user = new Int32Array(COMPACT_CHUNK));
+      this.days.push(this.#day = new Int32Array(COMPACT_CHUNK));
+      this.types.push(this.#type = new Uint8Array(COMPACT_CHUNK));
+      this.values.push(this.#value = new Float64Array(COMPACT_CHUNK));
       this.#pos = 0;
     }
-    this.#cur[this.#pos++] = v;
+    const p = this.#pos++;
+    this.#user[p] = user;
+    this.#day[p] = day;
+    this.#type[p] = type;
+    this.#value[p] = value;
     this.length++;
   }
-  /** Calls `fn(chunk, count)` for each filled chunk. */
-  forEach(fn: (chunk: T, count: number) => void): void {
-    for (const c of this.chunks) fn(c, c.length);
-    if (this.#pos > 0) fn(this.#cur, this.#pos);
+
+  /** Rows filled in chunk `k`. */
+  count(k: number): number {
+    return k < this.users.length - 1 ? COMPACT_CHUNK : this.#pos;
   }
 }
 
@@ -312,10 +326,7 @@ export class EventsCleaner {
   #bQuiz: Float64Array;
   #bAmount: Float64Array;
   // Compact data for the grid.
-  readonly #cUser = new Chunked((n) => new Int32Array(n));
-  readonly #cDay = new Chunked((n) => new Int32Array(n));
-  readonly #cType = new Chunked((n) => new Uint8Array(n));
-  readonly #cValue = new Chunked((n) => new Float64Array(n));
+  readonly #compact = new CompactStore();
   /** Cleaning counts so far. */
   readonly stats: EventsCleanStats = {
     rows: 0,
@@ -329,7 +340,7 @@ export class EventsCleaner {
   /** Creates a cleaner that keeps events of `users` only. */
   constructor(users: CleanUsers, options: EventsCleanerOptions = {}) {
     this.#users = users;
-    const b = this.#batchRows = this.#cap = options.batchRows ?? (1 << 20);
+    const b = this.#cap = (this.#batchRows = options.batchRows ?? (1 << 20)) + BATCH_SLACK;
     this.#onBatch = options.onBatch;
     this.#bEventId = new Float64Array(b);
     this.#bUser = new Int32Array(b);
@@ -458,10 +469,7 @@ export class EventsCleaner {
     this.#bWatch[n] = watch;
     this.#bQuiz[n] = quiz;
     this.#bAmount[n] = amount;
-    this.#cUser.push(userRow);
-    this.#cDay.push(day);
-    this.#cType.push(type > 255 ? 255 : type);
-    this.#cValue.push(type === T_VIDEO ? watch : type === T_QUIZ ? quiz : NaN);
+    this.#compact.push(userRow, day, type > 255 ? 255 : type, type === T_VIDEO ? watch : type === T_QUIZ ? quiz : NaN);
     st.kept++;
   }
 
@@ -498,16 +506,11 @@ export class EventsCleaner {
   async finish(): Promise<CompactEvents> {
     if (this.#idx === null) throw new TypeError("events.csv has no header row");
     await this.flush();
-    const u = this.#cUser, d = this.#cDay, t = this.#cType, v = this.#cValue;
+    const c = this.#compact;
     return {
-      length: u.length,
+      length: c.length,
       forEachChunk: (fn) => {
-        const us: [Int32Array, number][] = [], ds: Int32Array[] = [], ts: Uint8Array[] = [], vs: Float64Array[] = [];
-        u.forEach((c, n) => us.push([c, n]));
-        d.forEach((c) => ds.push(c));
-        t.forEach((c) => ts.push(c));
-        v.forEach((c) => vs.push(c));
-        us.forEach(([c, n], k) => fn(c, ds[k], ts[k], vs[k], n));
+        for (let k = 0; k < c.users.length; k++) fn(c.users[k], c.days[k], c.types[k], c.values[k], c.count(k));
       },
     };
   }

@@ -261,3 +261,57 @@ export class Growable<T extends GrowableArray> {
     this.#data = next;
   }
 }
+
+/**
+ * Concatenates tables with the same columns (names and kinds, in order).
+ * Dictionary columns whose dictionaries differ are re-encoded.
+ *
+ * @throws {TypeError} when the tables' columns differ.
+ */
+export function concatTables(tables: readonly Table[]): Table {
+  if (tables.length === 0) throw new TypeError("concatTables() needs at least one table");
+  const first = tables[0];
+  const n = tables.reduce((s, t) => s + t.length, 0);
+  const out: [string, Column][] = [];
+  for (const [name, c0] of first.columns) {
+    const parts = tables.map((t, i) => {
+      const c = t.columns.get(name);
+      if (c === undefined || c.type !== c0.type) {
+        throw new TypeError(`Table ${i} has no ${c0.type} column "${name}" to concatenate`);
+      }
+      return c;
+    });
+    if (c0.type === "dict") {
+      const enc = new DictEncoder(c0.dictionary);
+      const codes = new Int32Array(n);
+      let off = 0;
+      for (const p of parts as DictColumn[]) {
+        const same = p.dictionary === c0.dictionary ||
+          (p.dictionary.length <= enc.dictionary.length && p.dictionary.every((s, k) => enc.dictionary[k] === s));
+        const remap = same ? null : p.dictionary.map((s) => enc.encode(s));
+        for (let i = 0; i < p.codes.length; i++) {
+          const c = p.codes[i];
+          codes[off + i] = c < 0 || remap === null ? c : remap[c];
+        }
+        off += p.codes.length;
+      }
+      out.push([name, { type: "dict", codes, dictionary: enc.dictionary }]);
+      continue;
+    }
+    const data = c0.type === "f64" || c0.type === "timestamp"
+      ? new Float64Array(n)
+      : c0.type === "bool"
+      ? new Uint8Array(n)
+      : new Int32Array(n);
+    let off = 0;
+    for (const p of parts as Exclude<Column, DictColumn>[]) {
+      data.set(p.data as never, off);
+      off += p.data.length;
+    }
+    out.push([name, { type: c0.type, data } as Column]);
+  }
+  if (tables.some((t) => t.columns.size !== first.columns.size)) {
+    throw new TypeError("Tables to concatenate have different numbers of columns");
+  }
+  return makeTable(out);
+}

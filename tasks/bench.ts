@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import Papa from "papaparse";
 import { CsvParser } from "../pipeline/csv.ts";
+import { benchKernels } from "../wasm/bench.ts";
 import { READ_CHUNK } from "./io.ts";
 
 /** One measured step. */
@@ -150,7 +151,10 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     const base = `${values.dir}/${n}`;
     const raw = `${base}/raw`, processed = `${base}/processed`, reports = `${base}/reports`;
     const cfg = await Deno.makeTempFile({ suffix: ".yaml" });
-    await Deno.writeTextFile(cfg, `paths:\n  raw: ${raw}\n  processed: ${processed}\n  reports: ${reports}\n`);
+    await Deno.writeTextFile(
+      cfg,
+      `paths:\n  raw: ${raw}\n  processed: ${processed}\n  reports: ${reports}\n  features: ${base}/features\n`,
+    );
     const env = { CHURN_MLOPS_CONFIG: cfg };
     const g = await runStep(["generate", "--n-users", String(n), "--days", values.days!], env);
     const eventsBytes = await fileSize(`${raw}/events.csv`);
@@ -182,6 +186,28 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       rows: events,
       csv_bytes: csvBytes,
     });
+    const gridRows = JSON.parse(await Deno.readTextFile(`${processed}/prepare_summary.json`)).user_daily.rows;
+    for (const step of ["features", "labels", "training-set"]) {
+      const r = await runStep([step], env);
+      rows.push({
+        users: n,
+        step,
+        seconds: r.seconds,
+        peak_rss_mib: r.peak && r.peak / 2 ** 20,
+        rows: gridRows,
+        csv_bytes: 0,
+      });
+    }
+    // The same steps in one process, as `deno task pipeline` runs them (no start-up per step).
+    const inProcess = await runStep(["pipeline"], env);
+    rows.push({
+      users: n,
+      step: "pipeline*",
+      seconds: inProcess.seconds,
+      peak_rss_mib: inProcess.peak && inProcess.peak / 2 ** 20,
+      rows: gridRows,
+      csv_bytes: 0,
+    });
     if (n === sizes[0]) {
       console.log(`\nCSV parser candidates on ${raw}/events.csv (${(eventsBytes / 1e6).toFixed(1)} MB):`);
       for (const [name, r] of Object.entries(await compareCsvParsers(`${raw}/events.csv`))) {
@@ -191,17 +217,30 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     await Deno.remove(cfg);
     if (!values.keep) await Deno.remove(base, { recursive: true });
     console.log(`\n${n} users × ${values.days} days: ${events} events, ${(csvBytes / 1e6).toFixed(1)} MB of CSV`);
-    console.log("  step        wall s   rows/s        CSV MB/s   peak RSS MiB");
+    console.log(`  user_daily grid: ${gridRows} rows`);
+    console.log("  step          wall s   rows/s        CSV MB/s   peak RSS MiB");
     let total = 0;
     for (const r of rows.filter((r) => r.users === n)) {
-      total += r.seconds;
+      if (r.step !== "pipeline*") total += r.seconds;
       console.log(
-        `  ${r.step.padEnd(10)} ${fmt(r.seconds).padStart(7)}   ${
+        `  ${r.step.padEnd(12)} ${fmt(r.seconds).padStart(7)}   ${
           (r.rows / r.seconds).toExponential(2).padStart(9)
         }   ${(r.csv_bytes / 1e6 / r.seconds).toFixed(1).padStart(8)}   ${fmt(r.peak_rss_mib, 0).padStart(8)}`,
       );
     }
-    console.log(`  total      ${fmt(total).padStart(7)} s (each step a whole process, including Deno start-up)`);
+    console.log(`  sum of steps ${fmt(total).padStart(7)} s (each step a whole process, including Deno start-up)`);
+    console.log("  pipeline*: validate → training-set in one process, raw data already there");
+  }
+  console.log("\nWasm kernels vs their TypeScript implementations (same data, same run, copies included):");
+  for (const n of sizes) {
+    const k = benchKernels(n, Number(values.days), { runs: 3, reference: n <= 20000 });
+    for (const [name, f] of [["rolling", k.rolling], ["labels", k.labels]] as const) {
+      console.log(
+        `  ${String(n).padStart(6)} users ${name.padEnd(8)} wasm ${f.wasm_ms.toFixed(1).padStart(7)} ms   ts ${
+          f.ts_ms.toFixed(1).padStart(7)
+        } ms   ×${f.speedup_vs_ts.toFixed(2)}   mismatches ${f.mismatches}`,
+      );
+    }
   }
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2));
   return rows;

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { tableFromArrow, tableToArrowChunks } from "../pipeline/arrow.ts";
+import { RecordBatchReader } from "apache-arrow";
+import { tableFromArrow, tableFromArrowBatch, tableToArrowChunks } from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import type { Table } from "../pipeline/table.ts";
@@ -198,4 +199,29 @@ export async function readArrowTable(path: string): Promise<Table> {
   } catch (e) {
     throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Streams an Arrow IPC file batch by batch as tables (views of each batch), so
+ * a table larger than memory can be processed.
+ *
+ * @throws {Error} naming the file when it is missing or not Arrow IPC.
+ */
+export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
+    }
+    throw e;
+  }
+  let reader: AsyncIterable<import("apache-arrow").RecordBatch>;
+  try {
+    reader = await RecordBatchReader.from(file.readable);
+  } catch (e) {
+    throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
+  }
+  for await (const batch of reader) yield tableFromArrowBatch(batch);
 }

@@ -5,6 +5,7 @@
  */
 
 import { runTask, type Task } from "./cli.ts";
+import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { pipelineTask } from "./pipeline.ts";
 import { prepareTask } from "./prepare.ts";
@@ -14,7 +15,9 @@ export type { Task } from "./cli.ts";
 
 /** Every task, by command name, in pipeline order. */
 export const TASKS: ReadonlyMap<string, Task> = new Map(
-  [generateTask, validateTask, prepareTask, pipelineTask].map((t) => [t.name, t]),
+  [generateTask, validateTask, prepareTask, featuresTask, labelsTask, trainingSetTask, pipelineTask].map((
+    t,
+  ) => [t.name, t]),
 );
 
 /** Returns the top-level help text. */

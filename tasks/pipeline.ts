@@ -6,6 +6,7 @@
  */
 
 import type { FlagValues, Task } from "./cli.ts";
+import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { exists, joinPath } from "./io.ts";
 import { prepareTask } from "./prepare.ts";
@@ -25,13 +26,17 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
     { task: generateTask, flags: {} },
     { task: validateTask, flags: {} },
     { task: prepareTask, flags: { csv: flags.csv } },
+    { task: featuresTask, flags: { csv: flags.csv } },
+    { task: labelsTask, flags: { csv: flags.csv } },
+    { task: trainingSetTask, flags: { csv: flags.csv } },
   ];
 }
 
 /** The `pipeline` task. */
 export const pipelineTask: Task = {
   name: "pipeline",
-  summary: "Run every step in order (generate → validate → prepare), stopping at the first failure.",
+  summary:
+    "Run every step in order (generate → validate → prepare → features → labels → training-set), stopping at the first failure.",
   flags: {
     regenerate: {
       type: "boolean",

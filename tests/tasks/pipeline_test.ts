@@ -7,19 +7,27 @@ async function configIn(dir: string) {
   const path = `${dir}/config.yaml`;
   await Deno.writeTextFile(
     path,
-    `paths:\n  raw: ${dir}/raw\n  processed: ${dir}/processed\n  reports: ${dir}/reports\ngenerate:\n  n_users: 60\n  days: 40\n`,
+    `paths:\n  raw: ${dir}/raw\n  processed: ${dir}/processed\n  reports: ${dir}/reports\n  features: ${dir}/features\ngenerate:\n  n_users: 60\n  days: 40\n`,
   );
   return loadConfig({ env: "dev", file: path });
 }
 
-Deno.test("pipelineTask runs generate, validate and prepare in order", async () => {
+Deno.test("pipelineTask runs every step from generate to training-set in order", async () => {
   const dir = await Deno.makeTempDir();
   const config = await configIn(dir);
   const lines: string[] = [];
   const code = await pipelineTask.run({ config, flags: {}, positionals: [], log: (m) => lines.push(m) });
   assert.equal(code, 0);
   for (
-    const f of ["raw/users.csv", "raw/events.csv", "reports/data_validation_report.json", "processed/user_daily.arrow"]
+    const f of [
+      "raw/users.csv",
+      "raw/events.csv",
+      "reports/data_validation_report.json",
+      "processed/user_daily.arrow",
+      "features/user_features_daily.arrow",
+      "features/labels_daily.arrow",
+      "features/training_dataset.arrow",
+    ]
   ) {
     assert.ok(await exists(`${dir}/${f}`), f);
   }
@@ -27,6 +35,9 @@ Deno.test("pipelineTask runs generate, validate and prepare in order", async () 
     "generate",
     "validate",
     "prepare",
+    "features",
+    "labels",
+    "training-set",
   ]);
   // A second run keeps the existing raw data.
   const before = await Deno.readFile(`${dir}/raw/events.csv`);

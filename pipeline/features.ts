@@ -1,0 +1,378 @@
+/**
+ * Features, labels and the training set (SPEC §5–6), computed by the Wasm
+ * kernels over the per-user daily grid. Pure: tables in, tables out.
+ *
+ * @module
+ */
+
+import { churnLabels, type LabelOutput, rollingFeatures, type RollingOutput } from "../wasm/mod.ts";
+import { labelsTs, rollingTs } from "../wasm/reference.ts";
+import { formatDate } from "./dates.ts";
+import { type Column, concatTables, getColumn, makeTable, sliceTable, type Table, takeColumn } from "./table.ts";
+
+/** Feature name prefix and the user_daily column it sums, in output order. */
+export const SUM_FEATURES: readonly (readonly [string, string])[] = [
+  ["active_days", "is_active_day"],
+  ["events", "total_events"],
+  ["logins", "logins_count"],
+  ["enroll", "enroll_count"],
+  ["watch_minutes", "watch_minutes_sum"],
+  ["quiz_attempts", "quiz_attempts_count"],
+  ["payment_success", "payment_success_count"],
+  ["payment_failed", "payment_failed_count"],
+  ["support_ticket", "support_ticket_count"],
+];
+
+/** Columns user_daily must have, with their kinds. */
+export const USER_DAILY_SCHEMA: Readonly<Record<string, Column["type"]>> = {
+  user_id: "i32",
+  as_of_date: "date",
+  signup_date: "date",
+  plan: "dict",
+  is_paid: "i32",
+  country: "dict",
+  marketing_source: "dict",
+  logins_count: "i32",
+  enroll_count: "i32",
+  watch_minutes_sum: "f64",
+  quiz_attempts_count: "i32",
+  quiz_avg_score: "f64",
+  payment_success_count: "i32",
+  payment_failed_count: "i32",
+  support_ticket_count: "i32",
+  total_events: "i32",
+  days_since_signup: "i32",
+  is_active_day: "i32",
+};
+
+/** Which implementation computes the kernels: the Wasm core (default) or the TypeScript reference. */
+export type KernelImpl = "wasm" | "typescript";
+
+/**
+ * Checks that a table is a well-formed user_daily grid: every column present
+ * with its kind, rows sorted by (user_id, as_of_date), no duplicate
+ * (user_id, as_of_date), one row per day within a user. Returns the group
+ * starts (row offsets of each user, plus the row count).
+ *
+ * @throws {TypeError} naming the problem, the row and the values.
+ */
+export function checkUserDaily(daily: Table, options: { name?: string } = {}): Int32Array {
+  const name = options.name ?? "user_daily";
+  const missing = Object.keys(USER_DAILY_SCHEMA).filter((c) => !daily.columns.has(c));
+  if (missing.length > 0) throw new TypeError(`${name} is missing column(s): ${missing.join(", ")}`);
+  for (const [c, type] of Object.entries(USER_DAILY_SCHEMA)) {
+    const col = daily.columns.get(c)!;
+    if (col.type !== type) throw new TypeError(`${name} column "${c}" is ${col.type}, expected ${type}`);
+  }
+  const uid = getColumn(daily, "user_id", "i32").data;
+  const date = getColumn(daily, "as_of_date", "date").data;
+  const where = (r: number) =>
+    `at rows ${r - 1} and ${r} (user_id ${uid[r - 1]}, ${formatDate(date[r - 1])} then user_id ${uid[r]}, ${
+      formatDate(date[r])
+    })`;
+  // Order and duplicates first, so a swapped pair is reported as such rather than as a gap.
+  for (let r = 1; r < daily.length; r++) {
+    if (uid[r] < uid[r - 1] || (uid[r] === uid[r - 1] && date[r] < date[r - 1])) {
+      throw new TypeError(`${name} is not sorted by (user_id, as_of_date) ${where(r)}`);
+    }
+    if (uid[r] === uid[r - 1] && date[r] === date[r - 1]) {
+      throw new TypeError(`${name} has duplicate (user_id, as_of_date) rows ${where(r)}`);
+    }
+  }
+  const starts: number[] = [0];
+  for (let r = 1; r < daily.length; r++) {
+    if (uid[r] !== uid[r - 1]) starts.push(r);
+    else if (date[r] - date[r - 1] !== 1) {
+      throw new TypeError(`${name} skips days within a user ${where(r)}: the grid must have one row per day`);
+    }
+  }
+  if (daily.length > 0) starts.push(daily.length);
+  return Int32Array.from(starts);
+}
+
+/** Options of {@link computeFeatures}. */
+export interface FeatureOptions {
+  /** Trailing windows in days (config `features.windows_days`). */
+  windows: readonly number[];
+  /** Kernel implementation (default `wasm`). */
+  impl?: KernelImpl;
+  /** A previous result's kernel output, whose arrays are refilled (for chunked processing). */
+  reuse?: RollingOutput;
+}
+
+/** The feature table and the kernel output it views. */
+export interface FeatureResult {
+  /** user_features_daily: the user_daily columns, then the features. */
+  table: Table;
+  /** The kernel output (pass as `reuse` for the next chunk). */
+  kernel: RollingOutput;
+}
+
+/** Returns the window of payment_fail_rate: 30 when configured, else the largest window. */
+export function rateWindowOf(windows: readonly number[]): number {
+  return windows.includes(30) ? 30 : Math.max(...windows);
+}
+
+/**
+ * Computes the features of SPEC §5 for every row of a user_daily grid (or a
+ * chunk of whole users of it): for each window w, `active_days_{w}d`,
+ * `events_{w}d`, `logins_{w}d`, `enroll_{w}d`, `watch_minutes_{w}d`,
+ * `quiz_attempts_{w}d`, `payment_success_{w}d`, `payment_failed_{w}d`,
+ * `support_ticket_{w}d`, `quiz_avg_score_{w}d`; then
+ * `payment_fail_rate_{30 or largest}d` and `days_since_last_activity`.
+ *
+ * @throws {TypeError} when the table is not a well-formed grid.
+ */
+export function computeFeatures(daily: Table, options: FeatureOptions): FeatureResult {
+  const groupStarts = checkUserDaily(daily);
+  const i32 = (c: string) => getColumn(daily, c, "i32").data;
+  const columns: Record<string, Int32Array | Float64Array> = {};
+  for (const [, c] of SUM_FEATURES) {
+    columns[c] = USER_DAILY_SCHEMA[c] === "f64" ? getColumn(daily, c, "f64").data : i32(c);
+  }
+  const input = {
+    groupStarts,
+    columns,
+    active: i32("is_active_day"),
+    quiz: getColumn(daily, "quiz_avg_score", "f64").data,
+    paySuccess: i32("payment_success_count"),
+    payFail: i32("payment_failed_count"),
+    daysSinceSignup: i32("days_since_signup"),
+  };
+  const rateWindow = rateWindowOf(options.windows);
+  const kernelOptions = { windows: options.windows, rateWindow, out: options.reuse };
+  const k = (options.impl ?? "wasm") === "wasm"
+    ? rollingFeatures(input, kernelOptions)
+    : rollingTs(input, kernelOptions);
+  const out: [string, Column][] = [...daily.columns];
+  k.windows.forEach((w, i) => {
+    for (const [prefix, c] of SUM_FEATURES) {
+      const data = k.sums[c][i];
+      out.push([`${prefix}_${w}d`, data instanceof Int32Array ? { type: "i32", data } : { type: "f64", data }]);
+    }
+    out.push([`quiz_avg_score_${w}d`, { type: "f64", data: k.quizMean[i] }]);
+  });
+  out.push([`payment_fail_rate_${rateWindow}d`, { type: "f64", data: k.payFailRate }]);
+  out.push(["days_since_last_activity", { type: "i32", data: k.daysSinceLastActivity }]);
+  return { table: makeTable(out), kernel: k };
+}
+
+/** Options of {@link computeLabels}. */
+export interface LabelOptions {
+  /** Churn window W in days (config `churn.window_days`). */
+  windowDays: number;
+  /** Kernel implementation (default `wasm`). */
+  impl?: KernelImpl;
+  /** A previous result's kernel output, whose arrays are refilled. */
+  reuse?: LabelOutput;
+}
+
+/** The labels table and the kernel output. */
+export interface LabelResult {
+  /** labels_daily: user_id, as_of_date, future_active_days, churn_label, trailing_active_days (labelled rows only). */
+  table: Table;
+  /** The kernel output (pass as `reuse` for the next chunk). */
+  kernel: LabelOutput;
+}
+
+/**
+ * Computes the labels of SPEC §6 with churn window W: `future_active_days`
+ * counts active days in (d, d + W], `churn_label` is 1 when it is 0, and
+ * `trailing_active_days` counts active days in (d − W, d] (the population
+ * rule). The last W dates of each user cannot be labelled and are dropped.
+ *
+ * @throws {TypeError} when the table is not a well-formed grid.
+ */
+export function computeLabels(daily: Table, options: LabelOptions): LabelResult {
+  const groupStarts = checkUserDaily(daily);
+  const input = { groupStarts, active: getColumn(daily, "is_active_day", "i32").data };
+  const k = (options.impl ?? "wasm") === "wasm"
+    ? churnLabels(input, { windowDays: options.windowDays, out: options.reuse })
+    : labelsTs(input, { windowDays: options.windowDays, out: options.reuse });
+  let n = 0;
+  for (let r = 0; r < daily.length; r++) n += k.labelled[r];
+  const keep = new Int32Array(n);
+  for (let r = 0, j = 0; r < daily.length; r++) if (k.labelled[r]) keep[j++] = r;
+  const pick = <A extends Int32Array>(src: A): Int32Array => {
+    const o = new Int32Array(n);
+    for (let j = 0; j < n; j++) o[j] = src[keep[j]];
+    return o;
+  };
+  const label = new Int32Array(n);
+  for (let j = 0; j < n; j++) label[j] = k.churnLabel[keep[j]];
+  const table = makeTable([
+    ["user_id", { type: "i32", data: pick(getColumn(daily, "user_id", "i32").data) }],
+    ["as_of_date", { type: "date", data: pick(getColumn(daily, "as_of_date", "date").data) }],
+    ["future_active_days", { type: "i32", data: pick(k.futureActiveDays) }],
+    ["churn_label", { type: "i32", data: label }],
+    ["trailing_active_days", { type: "i32", data: pick(k.trailingActive) }],
+  ]);
+  return { table, kernel: k };
+}
+
+/** The population rule of SPEC §6. */
+export type Population = "active" | "all";
+
+/**
+ * Joins features and labels into the training set, chunk by chunk: the labels
+ * are held whole (they are small), feature chunks arrive in grid order. Rows
+ * are the inner join on (user_id, as_of_date); with population `active` only
+ * rows whose user was active in the trailing W days are kept.
+ */
+export class TrainingSetJoiner {
+  readonly #uid: Int32Array;
+  readonly #date: Int32Array;
+  readonly #future: Int32Array;
+  readonly #label: Int32Array;
+  readonly #trailing: Int32Array;
+  readonly #population: Population;
+  #cursor = 0;
+  /** Rows kept so far. */
+  rows = 0;
+  /** Labelled rows left out by the population rule so far. */
+  excluded = 0;
+
+  /** Creates a joiner over a labels table. */
+  constructor(labels: Table, options: { population: Population }) {
+    this.#uid = getColumn(labels, "user_id", "i32").data;
+    this.#date = getColumn(labels, "as_of_date", "date").data;
+    this.#future = getColumn(labels, "future_active_days", "i32").data;
+    this.#label = getColumn(labels, "churn_label", "i32").data;
+    this.#trailing = getColumn(labels, "trailing_active_days", "i32").data;
+    this.#population = options.population;
+  }
+
+  /**
+   * Returns the training rows of one chunk of features (in grid order).
+   *
+   * @throws {TypeError} when the labels hold a row the features lack (inputs from different runs).
+   */
+  join(features: Table): Table {
+    const fu = getColumn(features, "user_id", "i32").data, fd = getColumn(features, "as_of_date", "date").data;
+    const n = features.length;
+    const keep = new Int32Array(n);
+    const future = new Int32Array(n), label = new Int32Array(n);
+    let k = 0, c = this.#cursor;
+    const lu = this.#uid, ld = this.#date, nl = lu.length;
+    for (let r = 0; r < n && c < nl; r++) {
+      const u = fu[r], d = fd[r];
+      if (lu[c] < u || (lu[c] === u && ld[c] < d)) {
+        throw new TypeError(
+          `labels_daily has a row (user_id ${lu[c]}, ${formatDate(ld[c])}) missing from the features: ` +
+            "recompute features and labels from the same user_daily",
+        );
+      }
+      if (lu[c] !== u || ld[c] !== d) continue;
+      if (this.#population === "all" || this.#trailing[c] > 0) {
+        keep[k] = r;
+        future[k] = this.#future[c];
+        label[k] = this.#label[c];
+        k++;
+      } else this.excluded++;
+      c++;
+    }
+    this.#cursor = c;
+    this.rows += k;
+    const idx = keep.subarray(0, k);
+    const out: [string, Column][] = [];
+    for (const [name, col] of features.columns) out.push([name, takeColumn(col, idx)]);
+    out.push(["future_active_days", { type: "i32", data: future.slice(0, k) }]);
+    out.push(["churn_label", { type: "i32", data: label.slice(0, k) }]);
+    return makeTable(out);
+  }
+
+  /**
+   * Checks that every label row was matched.
+   *
+   * @throws {TypeError} when labels are left over.
+   */
+  finish(): void {
+    if (this.#cursor < this.#uid.length) {
+      const c = this.#cursor;
+      throw new TypeError(
+        `labels_daily has ${this.#uid.length - c} row(s) missing from the features, from (user_id ${this.#uid[c]}, ${
+          formatDate(this.#date[c])
+        }): recompute features and labels from the same user_daily`,
+      );
+    }
+  }
+}
+
+/** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */
+export const CHUNK_ROWS = 1 << 16;
+
+/**
+ * Cuts a stream of grid batches into chunks of whole users: each `push()`
+ * returns the chunks complete so far (views where possible), `finish()` the
+ * rest. A user split across two batches is carried over and joined.
+ */
+export class UserChunker {
+  #carry: Table | null = null;
+  readonly #maxRows: number;
+
+  /** Creates a chunker; chunks hold at most `maxRows` rows unless one user has more. */
+  constructor(options: { maxRows?: number } = {}) {
+    this.#maxRows = options.maxRows ?? CHUNK_ROWS;
+  }
+
+  /** Adds a batch; returns the chunks of users now complete. */
+  push(batch: Table): Table[] {
+    const out: Table[] = [];
+    for (const piece of this.#split(batch)) out.push(...this.#push(piece));
+    return out;
+  }
+
+  /** Splits a batch at user boundaries into pieces of about `maxRows` rows. */
+  #split(batch: Table): Table[] {
+    if (batch.length <= this.#maxRows) return [batch];
+    const uid = getColumn(batch, "user_id", "i32").data;
+    const pieces: Table[] = [];
+    let start = 0;
+    while (batch.length - start > this.#maxRows) {
+      let cut = start + this.#maxRows;
+      const u = uid[cut];
+      while (cut > start && uid[cut - 1] === u) cut--;
+      if (cut === start) {
+        cut = start + this.#maxRows;
+        while (cut < batch.length && uid[cut] === u) cut++;
+      }
+      pieces.push(sliceTable(batch, start, cut));
+      start = cut;
+    }
+    if (start < batch.length) pieces.push(sliceTable(batch, start, batch.length));
+    return pieces;
+  }
+
+  #push(batch: Table): Table[] {
+    if (batch.length === 0) return [];
+    const uid = getColumn(batch, "user_id", "i32").data;
+    const lastUser = uid[batch.length - 1];
+    let cut = batch.length;
+    while (cut > 0 && uid[cut - 1] === lastUser) cut--;
+    const out: Table[] = [];
+    let head = 0;
+    if (this.#carry !== null) {
+      // Join the carried user with the rows of the same user at the head of this batch.
+      const carried = getColumn(this.#carry, "user_id", "i32").data[0];
+      while (head < batch.length && uid[head] === carried) head++;
+      const joined = concatTables([this.#carry, sliceTable(batch, 0, head)]);
+      this.#carry = null;
+      if (head === batch.length) {
+        this.#carry = joined;
+        return out;
+      }
+      out.push(joined);
+    }
+    if (cut < head) cut = head;
+    if (cut > head) out.push(sliceTable(batch, head, cut));
+    this.#carry = concatTables([sliceTable(batch, cut, batch.length)]);
+    return out;
+  }
+
+  /** Returns the last chunk, if any. */
+  finish(): Table[] {
+    const c = this.#carry;
+    this.#carry = null;
+    return c === null ? [] : [c];
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * `deno task features`, `deno task labels`, `deno task training-set`: the
+ * user_daily grid → user_features_daily, labels_daily and training_dataset
+ * (Arrow IPC in `paths.features`; `--csv` also writes CSV copies). Every step
+ * streams its input in chunks of whole users, so memory stays bounded by the
+ * chunk size, not the data size.
+ *
+ * @module
+ */
+
+import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
+import { CsvWriter } from "../pipeline/csv.ts";
+import {
+  computeFeatures,
+  computeLabels,
+  type KernelImpl,
+  type Population,
+  TrainingSetJoiner,
+  UserChunker,
+} from "../pipeline/features.ts";
+import type { Table } from "../pipeline/table.ts";
+import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
+import { stringFlag, type Task, UsageError } from "./cli.ts";
+import { atomicWrite, joinPath, readArrowBatches, readArrowTable, writeJsonAtomic, writeTableCsv } from "./io.ts";
+
+/** Writes a stream of tables with one schema as an Arrow file and, optionally, a CSV file, atomically. */
+export async function writeTableStream(
+  path: string,
+  produce: (emit: (table: Table) => Promise<void>) => Promise<void>,
+  options: { csvPath?: string } = {},
+): Promise<number> {
+  let rows = 0;
+  const run = async (csvWrite?: (chunk: Uint8Array) => Promise<void>) => {
+    await atomicWrite(path, async (write) => {
+      const enc = new ArrowStreamEncoder();
+      const csv = csvWrite ? new CsvWriter(csvWrite) : null;
+      let first = true;
+      await produce(async (table) => {
+        for (const chunk of enc.encode(table)) await write(chunk);
+        if (csv) await writeTableCsv(table, csv, { header: first, close: false });
+        first = false;
+        rows += table.length;
+      });
+      if (first) throw new Error(`Nothing to write to ${path}: the input had no batches`);
+      for (const chunk of enc.finish()) await write(chunk);
+      await csv?.close();
+    });
+  };
+  if (options.csvPath) await atomicWrite(options.csvPath, (w) => run(w));
+  else await run();
+  return rows;
+}
+
+/**
+ * Streams the grid at `path` in chunks of whole users. `onChunk` receives each
+ * chunk in order; an empty grid gives one empty chunk (so outputs keep their schema).
+ */
+export async function forEachUserChunk(path: string, onChunk: (chunk: Table) => Promise<void>): Promise<void> {
+  const chunker = new UserChunker();
+  let empty: Table | null = null, any = false;
+  for await (const batch of readArrowBatches(path)) {
+    if (batch.length === 0) empty = batch;
+    for (const chunk of chunker.push(batch)) {
+      any = true;
+      await onChunk(chunk);
+    }
+  }
+  for (const chunk of chunker.finish()) {
+    any = true;
+    await onChunk(chunk);
+  }
+  if (!any && empty) await onChunk(empty);
+}
+
+/** Shared options of the three steps. */
+export interface FeatureStepOptions {
+  /** Also write CSV copies. */
+  csv?: boolean;
+  /** Kernel implementation (default wasm). */
+  impl?: KernelImpl;
+}
+
+/** Computes user_features_daily from user_daily; returns the rows written. */
+export async function runFeatures(
+  dailyPath: string,
+  outDir: string,
+  options: FeatureStepOptions & { windows: readonly number[] },
+): Promise<number> {
+  let reuse: RollingOutput | undefined;
+  const out = joinPath(outDir, "user_features_daily.arrow");
+  return await writeTableStream(out, async (emit) => {
+    await forEachUserChunk(dailyPath, async (chunk) => {
+      const r = computeFeatures(chunk, { windows: options.windows, impl: options.impl, reuse });
+      reuse = r.kernel;
+      await emit(r.table);
+    });
+  }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined });
+}
+
+/** Computes labels_daily from user_daily; returns the rows written. */
+export async function runLabels(
+  dailyPath: string,
+  outDir: string,
+  options: FeatureStepOptions & { windowDays: number },
+): Promise<number> {
+  let reuse: LabelOutput | undefined;
+  const out = joinPath(outDir, "labels_daily.arrow");
+  return await writeTableStream(out, async (emit) => {
+    await forEachUserChunk(dailyPath, async (chunk) => {
+      const r = computeLabels(chunk, { windowDays: options.windowDays, impl: options.impl, reuse });
+      reuse = r.kernel;
+      await emit(r.table);
+    });
+  }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined });
+}
+
+/** Summary of the training set, written beside it. */
+export interface TrainingSetSummary {
+  /** Rows in the training set. */
+  rows: number;
+  /** Rows with churn_label 1. */
+  positives: number;
+  /** positives / rows. */
+  churn_rate: number;
+  /** The population rule applied. */
+  population: Population;
+  /** Labelled rows the population rule left out. */
+  excluded_by_population: number;
+}
+
+/** Joins features and labels into training_dataset; returns its summary. */
+export async function runTrainingSet(
+  featuresDir: string,
+  options: { csv?: boolean; population: Population },
+): Promise<TrainingSetSummary> {
+  const labels = await readArrowTable(joinPath(featuresDir, "labels_daily.arrow"));
+  const joiner = new TrainingSetJoiner(labels, { population: options.population });
+  let positives = 0;
+  const out = joinPath(featuresDir, "training_dataset.arrow");
+  const rows = await writeTableStream(out, async (emit) => {
+    let emitted = false;
+    for await (const batch of readArrowBatches(joinPath(featuresDir, "user_features_daily.arrow"))) {
+      const t = joiner.join(batch);
+      if (t.length === 0 && emitted) continue;
+      const label = t.columns.get("churn_label");
+      if (label && label.type === "i32") { for (const v of label.data) positives += v; }
+      await emit(t);
+      emitted = true;
+    }
+    joiner.finish();
+  }, { csvPath: options.csv ? joinPath(featuresDir, "training_dataset.csv") : undefined });
+  const summary: TrainingSetSummary = {
+    rows,
+    positives,
+    churn_rate: rows ? positives / rows : 0,
+    population: options.population,
+    excluded_by_population: joiner.excluded,
+  };
+  await writeJsonAtomic(joinPath(featuresDir, "training_dataset_summary.json"), summary);
+  return summary;
+}
+
+function implFlag(value: string | boolean | undefined): KernelImpl {
+  if (value === undefined || value === "wasm") return "wasm";
+  if (value === "typescript") return "typescript";
+  throw new UsageError(`Invalid value for --kernels: "${value}" (expected wasm or typescript)`);
+}
+
+const COMMON = {
+  "input-dir": {
+    type: "string",
+    value: "DIR",
+    description: "Folder with user_daily.arrow",
+    default: "config paths.processed",
+  },
+  "output-dir": {
+    type: "string",
+    value: "DIR",
+    description: "Where to write the table",
+    default: "config paths.features",
+  },
+  csv: { type: "boolean", description: "Also write the table as CSV" },
+  kernels: {
+    type: "string",
+    value: "IMPL",
+    description: "wasm (the Wasm core) or typescript (the reference implementation)",
+    default: "wasm",
+  },
+} as const;
+
+/** The `features` task. */
+export const featuresTask: Task = {
+  name: "features",
+  summary: "Compute rolling-window features per user and day (user_features_daily).",
+  flags: {
+    ...COMMON,
+    windows: {
+      type: "string",
+      value: "LIST",
+      description: "Comma-separated window lengths in days",
+      default: "config features.windows_days",
+    },
+  },
+  async run({ config, flags, log }) {
+    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
+    const output = stringFlag(flags, "output-dir", config.paths.features);
+    let windows = config.features.windows_days;
+    if (typeof flags.windows === "string") {
+      windows = flags.windows.split(",").map((s) => Number(s.trim()));
+      if (windows.some((w) => !Number.isInteger(w) || w < 1) || new Set(windows).size !== windows.length) {
+        throw new UsageError(`Invalid value for --windows: "${flags.windows}" (expected distinct positive integers)`);
+      }
+    }
+    const t0 = performance.now();
+    const rows = await runFeatures(input, output, { windows, csv: flags.csv === true, impl: implFlag(flags.kernels) });
+    log(
+      `${rows} rows, windows ${windows.join("/")} days → ${output}/user_features_daily.arrow in ${
+        ((performance.now() - t0) / 1000).toFixed(2)
+      } s`,
+    );
+    return 0;
+  },
+};
+
+/** The `labels` task. */
+export const labelsTask: Task = {
+  name: "labels",
+  summary: "Compute churn labels per user and day (labels_daily); the last W days of each user are dropped.",
+  flags: {
+    ...COMMON,
+    "window-days": {
+      type: "string",
+      value: "N",
+      description: "Churn window W in days",
+      default: "config churn.window_days",
+    },
+  },
+  async run({ config, flags, log }) {
+    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
+    const output = stringFlag(flags, "output-dir", config.paths.features);
+    const w = flags["window-days"] === undefined ? config.churn.window_days : Number(flags["window-days"]);
+    if (!Number.isInteger(w) || w < 1) {
+      throw new UsageError(`Invalid value for --window-days: "${flags["window-days"]}" (expected a positive integer)`);
+    }
+    const t0 = performance.now();
+    const rows = await runLabels(input, output, {
+      windowDays: w,
+      csv: flags.csv === true,
+      impl: implFlag(flags.kernels),
+    });
+    log(
+      `${rows} labelled rows (W = ${w} days) → ${output}/labels_daily.arrow in ${
+        ((performance.now() - t0) / 1000).toFixed(2)
+      } s`,
+    );
+    return 0;
+  },
+};
+
+/** The `training-set` task. */
+export const trainingSetTask: Task = {
+  name: "training-set",
+  summary: "Join features and labels into the training set, applying the population rule (training_dataset).",
+  flags: {
+    dir: {
+      type: "string",
+      value: "DIR",
+      description: "Folder with the features and labels",
+      default: "config paths.features",
+    },
+    population: {
+      type: "string",
+      value: "RULE",
+      description: "active (users active in the trailing W days) or all",
+      default: "config churn.population",
+    },
+    csv: { type: "boolean", description: "Also write the table as CSV" },
+  },
+  async run({ config, flags, log }) {
+    const dir = stringFlag(flags, "dir", config.paths.features);
+    const population = stringFlag(flags, "population", config.churn.population);
+    if (population !== "active" && population !== "all") {
+      throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
+    }
+    const t0 = performance.now();
+    const s = await runTrainingSet(dir, { csv: flags.csv === true, population });
+    log(
+      `${s.rows} rows, churn rate ${
+        (s.churn_rate * 100).toFixed(1)
+      }% (population ${population}, ${s.excluded_by_population} labelled rows left out) → ${dir}/training_dataset.arrow in ${
+        ((performance.now() - t0) / 1000).toFixed(2)
+      } s`,
+    );
+    return 0;
+  },
+};

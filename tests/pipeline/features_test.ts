@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { tableFromCsvText } from "../../pipeline/csv_table.ts";
+import { formatDate } from "../../pipeline/dates.ts";
+import {
+  checkUserDaily,
+  computeFeatures,
+  computeLabels,
+  TrainingSetJoiner,
+  USER_DAILY_SCHEMA,
+  UserChunker,
+} from "../../pipeline/features.ts";
+import { type Column, concatTables, getColumn, sliceTable, type Table, takeRows } from "../../pipeline/table.ts";
+
+const FIXTURES = new URL("../fixtures/features/", import.meta.url);
+
+function fixture(name: string, schema: Record<string, Column["type"]>): Table {
+  return tableFromCsvText(Deno.readTextFileSync(new URL(name, FIXTURES)), schema);
+}
+
+function numbers(t: Table, name: string): number[] {
+  const c = t.columns.get(name);
+  assert.ok(c !== undefined, `column ${name}`);
+  if (c.type === "dict") return [...c.codes];
+  return [...c.data];
+}
+
+function close(actual: number[], expected: number[], what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (Number.isNaN(e)) {
+      assert.ok(Number.isNaN(a), `${what}[${i}]: expected NaN, got ${a}`);
+      continue;
+    }
+    const tol = 1e-9 * Math.max(1, Math.abs(e));
+    assert.ok(Math.abs(a - e) <= tol, `${what}[${i}]: ${a} vs pandas ${e}`);
+  }
+}
+
+const daily = fixture("user_daily.csv", USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+
+Deno.test("computeFeatures() matches the pandas formulas on the conformance fixture to 1e-9", () => {
+  const expectedText = Deno.readTextFileSync(new URL("expected_features.csv", FIXTURES));
+  const header = expectedText.slice(0, expectedText.indexOf("\n")).split(",");
+  const schema: Record<string, Column["type"]> = {};
+  for (const h of header) schema[h] = h === "as_of_date" ? "date" : "f64";
+  const expected = tableFromCsvText(expectedText, schema);
+  for (const impl of ["wasm", "typescript"] as const) {
+    const { table } = computeFeatures(daily, { windows: [7, 14, 30], impl });
+    for (const h of header) close(numbers(table, h), numbers(expected, h), `${impl} ${h}`);
+  }
+});
+
+Deno.test("computeLabels() matches the pandas formulas on the conformance fixture exactly", () => {
+  const expected = fixture("expected_labels.csv", {
+    user_id: "i32",
+    as_of_date: "date",
+    future_active_days: "i32",
+    churn_label: "i32",
+    trailing_active_days: "i32",
+  });
+  for (const impl of ["wasm", "typescript"] as const) {
+    const { table } = computeLabels(daily, { windowDays: 30, impl });
+    for (const [name] of expected.columns) {
+      assert.deepEqual(numbers(table, name), numbers(expected, name), `${impl} ${name}`);
+    }
+  }
+});
+
+Deno.test("computeFeatures() accepts any list of windows and names the columns after them", () => {
+  const { table } = computeFeatures(daily, { windows: [3, 10] });
+  for (const name of ["logins_3d", "watch_minutes_10d", "quiz_avg_score_3d", "payment_fail_rate_10d"]) {
+    assert.ok(table.columns.has(name), name);
+  }
+  assert.ok(!table.columns.has("logins_7d"));
+  // payment_fail_rate uses the 30-day window when configured, else the largest.
+  assert.ok(computeFeatures(daily, { windows: [30, 60] }).table.columns.has("payment_fail_rate_30d"));
+});
+
+Deno.test("checkUserDaily() rejects a missing column, unsorted rows, duplicates and gaps by name", () => {
+  const without = {
+    length: daily.length,
+    columns: new Map([...daily.columns].filter(([n]) => n !== "quiz_avg_score")),
+  };
+  assert.throws(() => checkUserDaily(without), /user_daily is missing column\(s\): quiz_avg_score/);
+  const n = daily.length;
+  const swap = Int32Array.from({ length: n }, (_, i) => i === 3 ? 4 : i === 4 ? 3 : i);
+  assert.throws(
+    () => checkUserDaily(takeRows(daily, swap)),
+    /user_daily is not sorted by \(user_id, as_of_date\) at rows 3 and 4/,
+  );
+  const dup = Int32Array.from({ length: n }, (_, i) => i === 4 ? 3 : i);
+  assert.throws(() => checkUserDaily(takeRows(daily, dup)), /duplicate \(user_id, as_of_date\) rows at rows 3 and 4/);
+  const gap = Int32Array.from({ length: n - 1 }, (_, i) => i < 5 ? i : i + 1);
+  assert.throws(() => checkUserDaily(takeRows(daily, gap)), /skips days within a user at rows 4 and 5/);
+  const userOrder = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
+  assert.throws(() => checkUserDaily(takeRows(daily, userOrder)), /not sorted/);
+  assert.throws(() => computeFeatures(takeRows(daily, dup), { windows: [7] }), /duplicate/);
+});
+
+Deno.test("UserChunker cuts batches into chunks of whole users whatever the batch boundaries", () => {
+  const uid = getColumn(daily, "user_id", "i32").data;
+  for (const [batch, maxRows] of [[7, 50], [60, 13], [1, 1000], [250, 64], [daily.length, 30]]) {
+    const chunker = new UserChunker({ maxRows });
+    const chunks: Table[] = [];
+    for (let s = 0; s < daily.length; s += batch) {
+      chunks.push(...chunker.push(sliceTable(daily, s, Math.min(daily.length, s + batch))));
+    }
+    chunks.push(...chunker.finish());
+    const joined = concatTables(chunks);
+    assert.deepEqual(numbers(joined, "user_id"), [...uid], `batch ${batch}`);
+    assert.deepEqual(numbers(joined, "watch_minutes_sum"), numbers(daily, "watch_minutes_sum"));
+    for (const c of chunks) {
+      const u = getColumn(c, "user_id", "i32").data;
+      const first = uid.indexOf(u[0]), last = uid.lastIndexOf(u[u.length - 1]);
+      assert.equal(last - first + 1, c.length, "a chunk holds whole users");
+    }
+  }
+});
+
+Deno.test("TrainingSetJoiner keeps labelled rows of the active population in chunked and whole runs", () => {
+  const features = computeFeatures(daily, { windows: [7, 14, 30] }).table;
+  const labels = computeLabels(daily, { windowDays: 30 }).table;
+  const all = new TrainingSetJoiner(labels, { population: "all" });
+  const whole = all.join(features);
+  all.finish();
+  assert.equal(whole.length, labels.length);
+  assert.deepEqual(numbers(whole, "churn_label"), numbers(labels, "churn_label"));
+  const active = new TrainingSetJoiner(labels, { population: "active" });
+  const parts = [active.join(sliceTable(features, 0, 100)), active.join(sliceTable(features, 100, features.length))];
+  active.finish();
+  const trailing = numbers(labels, "trailing_active_days");
+  assert.equal(parts[0].length + parts[1].length, trailing.filter((t) => t > 0).length);
+  assert.equal(active.excluded, trailing.filter((t) => t === 0).length);
+  assert.ok(active.excluded > 0, "the fixture has a never-active user");
+  const dates = concatTables(parts).columns.get("as_of_date")!;
+  assert.equal(dates.type, "date");
+  assert.ok(!whole.columns.has("trailing_active_days"), "the population helper column is not a model input");
+  void formatDate;
+});
+
+Deno.test("TrainingSetJoiner fails when labels hold rows the features lack", () => {
+  const features = computeFeatures(sliceTable(daily, 0, 60), { windows: [7] }).table;
+  const labels = computeLabels(daily, { windowDays: 30 }).table;
+  const j = new TrainingSetJoiner(labels, { population: "all" });
+  j.join(features);
+  assert.throws(() => j.finish(), /labels_daily has \d+ row\(s\) missing from the features/);
+});
