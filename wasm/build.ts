@@ -1,5 +1,7 @@
 /**
- * Builds `wasm/core.wasm` from `wasm/assembly/core.ts` with AssemblyScript.
+ * Builds every Wasm module with AssemblyScript: each `wasm/assembly/<name>.ts`
+ * (files starting with `_` are shared sources, not modules) becomes
+ * `wasm/<name>.wasm`.
  *
  * `deno run -A wasm/build.ts` rebuilds the committed binary; `deno run -A wasm/build.ts --check`
  * rebuilds into a temporary file and exits 1 when it differs from the committed binary (CI).
@@ -20,11 +22,20 @@ export const ASC = "npm:assemblyscript@0.28.20/asc";
  */
 export const ASC_FLAGS: readonly string[] = ["-O3", "--runtime", "stub", "--enable", "simd", "--noAssert"];
 
-const SOURCE = new URL("./assembly/core.ts", import.meta.url).pathname;
-const BINARY = new URL("./core.wasm", import.meta.url).pathname;
+const ASSEMBLY = new URL("./assembly/", import.meta.url).pathname;
+const WASM_DIR = new URL("./", import.meta.url).pathname;
 
-/** Compiles the core into `outFile`; throws with the compiler's output when it fails. */
-export async function buildCore(outFile: string): Promise<void> {
+/** The module names: one per `assembly/<name>.ts` not starting with `_`, sorted. */
+export function moduleNames(): string[] {
+  return [...Deno.readDirSync(ASSEMBLY)]
+    .filter((e) => e.isFile && e.name.endsWith(".ts") && !e.name.startsWith("_"))
+    .map((e) => e.name.slice(0, -3))
+    .sort();
+}
+
+/** Compiles module `name` into `outFile`; throws with the compiler's output when it fails. */
+export async function buildModule(name: string, outFile: string): Promise<void> {
+  const SOURCE = `${ASSEMBLY}${name}.ts`;
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-config", "--no-lock", ASC, SOURCE, "-o", outFile, ...ASC_FLAGS],
     stdout: "piped",
@@ -43,18 +54,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Rebuilds the core; with `check`, compares with the committed binary instead of replacing it. */
+/** Rebuilds every module; with `--check`, compares with the committed binaries instead of replacing them. */
 export async function main(args: readonly string[]): Promise<number> {
-  const check = args.includes("--check");
+  let status = 0;
+  for (const name of moduleNames()) status = Math.max(status, await buildOne(name, args.includes("--check")));
+  return status;
+}
+
+async function buildOne(name: string, check: boolean): Promise<number> {
+  const BINARY = `${WASM_DIR}${name}.wasm`;
   if (!check) {
-    await buildCore(BINARY);
+    await buildModule(name, BINARY);
     console.log(`built ${BINARY}`);
     return 0;
   }
-  const dir = await Deno.makeTempDir({ prefix: "core-wasm-" });
+  const dir = await Deno.makeTempDir({ prefix: `${name}-wasm-` });
   try {
-    const fresh = `${dir}/core.wasm`;
-    await buildCore(fresh);
+    const fresh = `${dir}/${name}.wasm`;
+    await buildModule(name, fresh);
     let committed: Uint8Array;
     try {
       committed = await Deno.readFile(BINARY);
