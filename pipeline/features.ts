@@ -213,89 +213,63 @@ export function computeLabels(daily: Table, options: LabelOptions): LabelResult 
 /** The population rule of SPEC §6. */
 export type Population = "active" | "all";
 
+/** Options of {@link computeTrainingRows}. */
+export interface TrainingRowsOptions {
+  /** Feature windows. */
+  windows: readonly number[];
+  /** Churn window W. */
+  windowDays: number;
+  /** Population rule: `active` keeps rows whose user was active in the trailing W days. */
+  population: Population;
+  /** Kernel implementation (default `wasm`). */
+  impl?: KernelImpl;
+  /** Kernel outputs of a previous chunk, refilled. */
+  reuse?: { features?: RollingOutput; labels?: LabelOutput };
+}
+
+/** Training rows of one chunk and what was left out. */
+export interface TrainingRows {
+  /** The feature columns of the kept rows, then future_active_days and churn_label. */
+  table: Table;
+  /** Labelled rows the population rule left out. */
+  excluded: number;
+  /** Kernel outputs, to pass back as `reuse`. */
+  kernels: { features: RollingOutput; labels: LabelOutput };
+}
+
 /**
- * Joins features and labels into the training set, chunk by chunk: the labels
- * are held whole (they are small), feature chunks arrive in grid order. Rows
- * are the inner join on (user_id, as_of_date); with population `active` only
- * rows whose user was active in the trailing W days are kept.
+ * Computes the training rows of a grid (or a chunk of whole users): the inner
+ * join of the features and the labels on (user_id, as_of_date) — the rows that
+ * can be labelled — restricted to the population.
+ *
+ * @throws {TypeError} when the table is not a well-formed grid.
  */
-export class TrainingSetJoiner {
-  readonly #uid: Int32Array;
-  readonly #date: Int32Array;
-  readonly #future: Int32Array;
-  readonly #label: Int32Array;
-  readonly #trailing: Int32Array;
-  readonly #population: Population;
-  #cursor = 0;
-  /** Rows kept so far. */
-  rows = 0;
-  /** Labelled rows left out by the population rule so far. */
-  excluded = 0;
-
-  /** Creates a joiner over a labels table. */
-  constructor(labels: Table, options: { population: Population }) {
-    this.#uid = getColumn(labels, "user_id", "i32").data;
-    this.#date = getColumn(labels, "as_of_date", "date").data;
-    this.#future = getColumn(labels, "future_active_days", "i32").data;
-    this.#label = getColumn(labels, "churn_label", "i32").data;
-    this.#trailing = getColumn(labels, "trailing_active_days", "i32").data;
-    this.#population = options.population;
+export function computeTrainingRows(daily: Table, options: TrainingRowsOptions): TrainingRows {
+  const f = computeFeatures(daily, { windows: options.windows, impl: options.impl, reuse: options.reuse?.features });
+  const groupStarts = checkUserDaily(daily);
+  const active = getColumn(daily, "is_active_day", "i32").data;
+  const lk = (options.impl ?? "wasm") === "wasm"
+    ? churnLabels({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels })
+    : labelsTs({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels });
+  const n = daily.length;
+  const keep = new Int32Array(n);
+  let k = 0, excluded = 0;
+  for (let r = 0; r < n; r++) {
+    if (!lk.labelled[r]) continue;
+    if (options.population === "all" || lk.trailingActive[r] > 0) keep[k++] = r;
+    else excluded++;
   }
-
-  /**
-   * Returns the training rows of one chunk of features (in grid order).
-   *
-   * @throws {TypeError} when the labels hold a row the features lack (inputs from different runs).
-   */
-  join(features: Table): Table {
-    const fu = getColumn(features, "user_id", "i32").data, fd = getColumn(features, "as_of_date", "date").data;
-    const n = features.length;
-    const keep = new Int32Array(n);
-    const future = new Int32Array(n), label = new Int32Array(n);
-    let k = 0, c = this.#cursor;
-    const lu = this.#uid, ld = this.#date, nl = lu.length;
-    for (let r = 0; r < n && c < nl; r++) {
-      const u = fu[r], d = fd[r];
-      if (lu[c] < u || (lu[c] === u && ld[c] < d)) {
-        throw new TypeError(
-          `labels_daily has a row (user_id ${lu[c]}, ${formatDate(ld[c])}) missing from the features: ` +
-            "recompute features and labels from the same user_daily",
-        );
-      }
-      if (lu[c] !== u || ld[c] !== d) continue;
-      if (this.#population === "all" || this.#trailing[c] > 0) {
-        keep[k] = r;
-        future[k] = this.#future[c];
-        label[k] = this.#label[c];
-        k++;
-      } else this.excluded++;
-      c++;
-    }
-    this.#cursor = c;
-    this.rows += k;
-    const idx = keep.subarray(0, k);
-    const out: [string, Column][] = [];
-    for (const [name, col] of features.columns) out.push([name, takeColumn(col, idx)]);
-    out.push(["future_active_days", { type: "i32", data: future.slice(0, k) }]);
-    out.push(["churn_label", { type: "i32", data: label.slice(0, k) }]);
-    return makeTable(out);
+  const idx = keep.subarray(0, k);
+  const out: [string, Column][] = [];
+  for (const [name, col] of f.table.columns) out.push([name, takeColumn(col, idx)]);
+  const future = new Int32Array(k), label = new Int32Array(k);
+  for (let j = 0; j < k; j++) {
+    future[j] = lk.futureActiveDays[idx[j]];
+    label[j] = lk.churnLabel[idx[j]];
   }
-
-  /**
-   * Checks that every label row was matched.
-   *
-   * @throws {TypeError} when labels are left over.
-   */
-  finish(): void {
-    if (this.#cursor < this.#uid.length) {
-      const c = this.#cursor;
-      throw new TypeError(
-        `labels_daily has ${this.#uid.length - c} row(s) missing from the features, from (user_id ${this.#uid[c]}, ${
-          formatDate(this.#date[c])
-        }): recompute features and labels from the same user_daily`,
-      );
-    }
-  }
+  out.push(["future_active_days", { type: "i32", data: future }]);
+  out.push(["churn_label", { type: "i32", data: label }]);
+  return { table: makeTable(out), excluded, kernels: { features: f.kernel, labels: lk } };
 }
 
 /** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */

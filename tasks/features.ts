@@ -13,15 +13,16 @@ import { CsvWriter } from "../pipeline/csv.ts";
 import {
   computeFeatures,
   computeLabels,
+  computeTrainingRows,
   type KernelImpl,
   type Population,
-  TrainingSetJoiner,
+  type TrainingRows,
   UserChunker,
 } from "../pipeline/features.ts";
-import type { Table } from "../pipeline/table.ts";
+import { getColumn, type Table } from "../pipeline/table.ts";
 import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
 import { stringFlag, type Task, UsageError } from "./cli.ts";
-import { atomicWrite, joinPath, readArrowBatches, readArrowTable, writeJsonAtomic, writeTableCsv } from "./io.ts";
+import { atomicWrite, joinPath, readArrowBatches, writeJsonAtomic, writeTableCsv } from "./io.ts";
 
 /** Writes a stream of tables with one schema as an Arrow file and, optionally, a CSV file, atomically. */
 export async function writeTableStream(
@@ -128,35 +129,36 @@ export interface TrainingSetSummary {
   excluded_by_population: number;
 }
 
-/** Joins features and labels into training_dataset; returns its summary. */
+/** Computes training_dataset from user_daily (features ⋈ labels, population rule); returns its summary. */
 export async function runTrainingSet(
-  featuresDir: string,
-  options: { csv?: boolean; population: Population },
+  dailyPath: string,
+  outDir: string,
+  options: FeatureStepOptions & { windows: readonly number[]; windowDays: number; population: Population },
 ): Promise<TrainingSetSummary> {
-  const labels = await readArrowTable(joinPath(featuresDir, "labels_daily.arrow"));
-  const joiner = new TrainingSetJoiner(labels, { population: options.population });
-  let positives = 0;
-  const out = joinPath(featuresDir, "training_dataset.arrow");
+  let positives = 0, excluded = 0;
+  let reuse: TrainingRows["kernels"] | undefined;
+  const out = joinPath(outDir, "training_dataset.arrow");
   const rows = await writeTableStream(out, async (emit) => {
     let emitted = false;
-    for await (const batch of readArrowBatches(joinPath(featuresDir, "user_features_daily.arrow"))) {
-      const t = joiner.join(batch);
-      if (t.length === 0 && emitted) continue;
-      const label = t.columns.get("churn_label");
-      if (label && label.type === "i32") { for (const v of label.data) positives += v; }
-      await emit(t);
+    await forEachUserChunk(dailyPath, async (chunk) => {
+      const r = computeTrainingRows(chunk, { ...options, reuse });
+      reuse = r.kernels;
+      excluded += r.excluded;
+      if (r.table.length === 0 && emitted) return;
+      const label = getColumn(r.table, "churn_label", "i32").data;
+      for (let i = 0; i < label.length; i++) positives += label[i];
+      await emit(r.table);
       emitted = true;
-    }
-    joiner.finish();
-  }, { csvPath: options.csv ? joinPath(featuresDir, "training_dataset.csv") : undefined });
+    });
+  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined });
   const summary: TrainingSetSummary = {
     rows,
     positives,
     churn_rate: rows ? positives / rows : 0,
     population: options.population,
-    excluded_by_population: joiner.excluded,
+    excluded_by_population: excluded,
   };
-  await writeJsonAtomic(joinPath(featuresDir, "training_dataset_summary.json"), summary);
+  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary);
   return summary;
 }
 
@@ -260,34 +262,36 @@ export const labelsTask: Task = {
 /** The `training-set` task. */
 export const trainingSetTask: Task = {
   name: "training-set",
-  summary: "Join features and labels into the training set, applying the population rule (training_dataset).",
+  summary:
+    "Build the training set: features joined with labels on (user_id, as_of_date), population rule applied (training_dataset).",
   flags: {
-    dir: {
-      type: "string",
-      value: "DIR",
-      description: "Folder with the features and labels",
-      default: "config paths.features",
-    },
+    ...COMMON,
     population: {
       type: "string",
       value: "RULE",
       description: "active (users active in the trailing W days) or all",
       default: "config churn.population",
     },
-    csv: { type: "boolean", description: "Also write the table as CSV" },
   },
   async run({ config, flags, log }) {
-    const dir = stringFlag(flags, "dir", config.paths.features);
+    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
+    const output = stringFlag(flags, "output-dir", config.paths.features);
     const population = stringFlag(flags, "population", config.churn.population);
     if (population !== "active" && population !== "all") {
       throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
     }
     const t0 = performance.now();
-    const s = await runTrainingSet(dir, { csv: flags.csv === true, population });
+    const s = await runTrainingSet(input, output, {
+      csv: flags.csv === true,
+      impl: implFlag(flags.kernels),
+      windows: config.features.windows_days,
+      windowDays: config.churn.window_days,
+      population,
+    });
     log(
       `${s.rows} rows, churn rate ${
         (s.churn_rate * 100).toFixed(1)
-      }% (population ${population}, ${s.excluded_by_population} labelled rows left out) → ${dir}/training_dataset.arrow in ${
+      }% (population ${population}, ${s.excluded_by_population} labelled rows left out) → ${output}/training_dataset.arrow in ${
         ((performance.now() - t0) / 1000).toFixed(2)
       } s`,
     );

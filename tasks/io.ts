@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RecordBatchReader } from "apache-arrow";
+import { Message, MessageHeader, type RecordBatch, RecordBatchReader } from "apache-arrow";
 import { tableFromArrow, tableFromArrowBatch, tableToArrowChunks } from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
@@ -202,8 +202,62 @@ export async function readArrowTable(path: string): Promise<Table> {
 }
 
 /**
- * Streams an Arrow IPC file batch by batch as tables (views of each batch), so
- * a table larger than memory can be processed.
+ * Reads an Arrow IPC stream file message by message: metadata and dictionary
+ * bodies as copies, record-batch bodies as views of one reused buffer (so
+ * reading never allocates fresh memory per batch, and nothing is copied twice).
+ */
+async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<Uint8Array> {
+  let buf = new Uint8Array(1 << 20);
+  const head = new Uint8Array(8);
+  const view = new DataView(head.buffer);
+  const readExactly = async (into: Uint8Array): Promise<boolean> => {
+    let off = 0;
+    while (off < into.length) {
+      const n = await file.read(into.subarray(off));
+      if (n === null) {
+        if (off === 0) return false;
+        throw new Error(`Cannot read ${path}: the Arrow stream ends in the middle of a message`);
+      }
+      off += n;
+    }
+    return true;
+  };
+  for (;;) {
+    if (!(await readExactly(head.subarray(0, 4)))) return;
+    let size = view.getInt32(0, true);
+    const continuation = size === -1;
+    if (continuation) {
+      if (!(await readExactly(head.subarray(4, 8)))) return;
+      size = view.getInt32(4, true);
+    }
+    if (size === 0) {
+      yield continuation ? head.slice(0, 8) : head.slice(0, 4);
+      return;
+    }
+    const meta = new Uint8Array((continuation ? 8 : 4) + size);
+    meta.set(head.subarray(0, continuation ? 8 : 4));
+    await readExactly(meta.subarray(continuation ? 8 : 4));
+    const message = Message.decode(meta.subarray(continuation ? 8 : 4));
+    yield meta;
+    const bodyLength = Number(message.bodyLength);
+    if (bodyLength === 0) continue;
+    if (message.headerType === MessageHeader.RecordBatch) {
+      if (bodyLength > buf.length) buf = new Uint8Array(Math.max(bodyLength, buf.length * 2));
+      const body = buf.subarray(0, bodyLength);
+      await readExactly(body);
+      yield body;
+    } else {
+      const body = new Uint8Array(bodyLength);
+      await readExactly(body);
+      yield body;
+    }
+  }
+}
+
+/**
+ * Streams an Arrow IPC file batch by batch as tables, so a table larger than
+ * memory can be processed. Each table is a view of a reused buffer: it is valid
+ * until the next one is requested (copy what must outlive it).
  *
  * @throws {Error} naming the file when it is missing or not Arrow IPC.
  */
@@ -217,11 +271,15 @@ export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
     }
     throw e;
   }
-  let reader: AsyncIterable<import("apache-arrow").RecordBatch>;
   try {
-    reader = await RecordBatchReader.from(file.readable);
-  } catch (e) {
-    throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
+    let reader: AsyncIterable<RecordBatch>;
+    try {
+      reader = await RecordBatchReader.from(arrowMessages(file, path));
+    } catch (e) {
+      throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
+    }
+    for await (const batch of reader) yield tableFromArrowBatch(batch);
+  } finally {
+    file.close();
   }
-  for await (const batch of reader) yield tableFromArrowBatch(batch);
 }

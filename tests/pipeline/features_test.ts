@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { tableFromCsvText } from "../../pipeline/csv_table.ts";
-import { formatDate } from "../../pipeline/dates.ts";
 import {
   checkUserDaily,
   computeFeatures,
   computeLabels,
-  TrainingSetJoiner,
+  computeTrainingRows,
   USER_DAILY_SCHEMA,
   UserChunker,
 } from "../../pipeline/features.ts";
@@ -118,31 +117,40 @@ Deno.test("UserChunker cuts batches into chunks of whole users whatever the batc
   }
 });
 
-Deno.test("TrainingSetJoiner keeps labelled rows of the active population in chunked and whole runs", () => {
+Deno.test("computeTrainingRows() is the join of features and labels, restricted to the active population", () => {
   const features = computeFeatures(daily, { windows: [7, 14, 30] }).table;
   const labels = computeLabels(daily, { windowDays: 30 }).table;
-  const all = new TrainingSetJoiner(labels, { population: "all" });
-  const whole = all.join(features);
-  all.finish();
-  assert.equal(whole.length, labels.length);
-  assert.deepEqual(numbers(whole, "churn_label"), numbers(labels, "churn_label"));
-  const active = new TrainingSetJoiner(labels, { population: "active" });
-  const parts = [active.join(sliceTable(features, 0, 100)), active.join(sliceTable(features, 100, features.length))];
-  active.finish();
+  const all = computeTrainingRows(daily, { windows: [7, 14, 30], windowDays: 30, population: "all" });
+  assert.equal(all.table.length, labels.length);
+  assert.equal(all.excluded, 0);
+  assert.deepEqual(numbers(all.table, "churn_label"), numbers(labels, "churn_label"));
+  assert.deepEqual(numbers(all.table, "future_active_days"), numbers(labels, "future_active_days"));
+  // Feature values of a joined row are those of the same (user, date) in the features table.
+  const key = (t: Table, i: number) => `${numbers(t, "user_id")[i]}|${numbers(t, "as_of_date")[i]}`;
+  const at = new Map(Array.from({ length: features.length }, (_, i) => [key(features, i), i]));
+  const watch = numbers(features, "watch_minutes_30d"), joined = numbers(all.table, "watch_minutes_30d");
+  for (let i = 0; i < all.table.length; i++) assert.equal(joined[i], watch[at.get(key(all.table, i))!]);
+  const active = computeTrainingRows(daily, { windows: [7, 14, 30], windowDays: 30, population: "active" });
   const trailing = numbers(labels, "trailing_active_days");
-  assert.equal(parts[0].length + parts[1].length, trailing.filter((t) => t > 0).length);
+  assert.equal(active.table.length, trailing.filter((t) => t > 0).length);
   assert.equal(active.excluded, trailing.filter((t) => t === 0).length);
   assert.ok(active.excluded > 0, "the fixture has a never-active user");
-  const dates = concatTables(parts).columns.get("as_of_date")!;
-  assert.equal(dates.type, "date");
-  assert.ok(!whole.columns.has("trailing_active_days"), "the population helper column is not a model input");
-  void formatDate;
+  assert.ok(!active.table.columns.has("trailing_active_days"), "the population helper column is not a model input");
 });
 
-Deno.test("TrainingSetJoiner fails when labels hold rows the features lack", () => {
-  const features = computeFeatures(sliceTable(daily, 0, 60), { windows: [7] }).table;
-  const labels = computeLabels(daily, { windowDays: 30 }).table;
-  const j = new TrainingSetJoiner(labels, { population: "all" });
-  j.join(features);
-  assert.throws(() => j.finish(), /labels_daily has \d+ row\(s\) missing from the features/);
+Deno.test("computeTrainingRows() gives the same rows chunk by chunk as on the whole grid", () => {
+  const options = { windows: [7, 14, 30], windowDays: 30, population: "active" as const };
+  const whole = computeTrainingRows(daily, options).table;
+  const chunker = new UserChunker({ maxRows: 70 });
+  const chunks = [...chunker.push(daily), ...chunker.finish()];
+  assert.ok(chunks.length > 1);
+  let reuse;
+  const parts: Table[] = [];
+  for (const c of chunks) {
+    const r = computeTrainingRows(c, { ...options, reuse });
+    reuse = r.kernels;
+    parts.push(structuredClone(r.table));
+  }
+  const joined = concatTables(parts);
+  for (const [name] of whole.columns) assert.deepEqual(numbers(joined, name), numbers(whole, name), name);
 });

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../../config/mod.ts";
+import { parseCsvText } from "../../pipeline/csv.ts";
+import { tableFromCsvText } from "../../pipeline/csv_table.ts";
+import { USER_DAILY_SCHEMA } from "../../pipeline/features.ts";
+import { type Column, concatTables, dictValue, sliceTable } from "../../pipeline/table.ts";
+import { featuresTask, labelsTask, runFeatures, trainingSetTask } from "../../tasks/features.ts";
+import { readArrowTable, writeArrowTable } from "../../tasks/io.ts";
+
+const FIXTURE = new URL("../fixtures/features/user_daily.csv", import.meta.url);
+
+async function gridDir(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  await writeArrowTable(`${dir}/user_daily.arrow`, daily);
+  return dir;
+}
+
+function values(c: Column): unknown[] {
+  return c.type === "dict" ? [...c.codes].map((_, i) => dictValue(c, i)) : [...c.data];
+}
+
+Deno.test("the features, labels and training-set tasks write Arrow tables and CSV copies", async () => {
+  const dir = await gridDir();
+  const config = loadConfig({ env: "dev", file: null });
+  const flags = { "input-dir": dir, "output-dir": `${dir}/out`, csv: true };
+  for (const task of [featuresTask, labelsTask, trainingSetTask]) {
+    assert.equal(await task.run({ config, flags, positionals: [], log: () => {} }), 0, task.name);
+  }
+  for (const name of ["user_features_daily", "labels_daily", "training_dataset"]) {
+    const t = await readArrowTable(`${dir}/out/${name}.arrow`);
+    const csv = parseCsvText(await Deno.readTextFile(`${dir}/out/${name}.csv`));
+    assert.equal(csv.length - 1, t.length, name);
+  }
+  const training = await readArrowTable(`${dir}/out/training_dataset.arrow`);
+  const summary = JSON.parse(await Deno.readTextFile(`${dir}/out/training_dataset_summary.json`));
+  assert.equal(summary.rows, training.length);
+  assert.equal(summary.population, "active");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runFeatures() gives the same table with the Wasm kernels and the TypeScript reference", async () => {
+  const dir = await gridDir();
+  await runFeatures(`${dir}/user_daily.arrow`, `${dir}/wasm`, { windows: [7, 14, 30], impl: "wasm" });
+  await runFeatures(`${dir}/user_daily.arrow`, `${dir}/ts`, { windows: [7, 14, 30], impl: "typescript" });
+  const a = await readArrowTable(`${dir}/wasm/user_features_daily.arrow`);
+  const b = await readArrowTable(`${dir}/ts/user_features_daily.arrow`);
+  assert.deepEqual([...a.columns.keys()], [...b.columns.keys()]);
+  for (const [name, c] of a.columns) {
+    const x = values(c), y = values(b.columns.get(name)!);
+    x.forEach((v, i) => {
+      const w = y[i];
+      if (typeof v === "number" && typeof w === "number" && !Number.isNaN(v)) {
+        assert.ok(Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(w)), `${name}[${i}]`);
+      } else assert.deepEqual(v, w, `${name}[${i}]`);
+    });
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("featuresTask rejects a grid with a missing column or duplicate rows, naming the problem", async () => {
+  const dir = await gridDir();
+  const daily = await readArrowTable(`${dir}/user_daily.arrow`);
+  const config = loadConfig({ env: "dev", file: null });
+  const broken = { length: daily.length, columns: new Map([...daily.columns].filter(([n]) => n !== "total_events")) };
+  await writeArrowTable(`${dir}/user_daily.arrow`, broken);
+  await assert.rejects(
+    () => runFeatures(`${dir}/user_daily.arrow`, `${dir}/out`, { windows: [7] }),
+    /user_daily is missing column\(s\): total_events/,
+  );
+  await writeArrowTable(`${dir}/user_daily.arrow`, concatTables([sliceTable(daily, 0, 3), sliceTable(daily, 2, 10)]));
+  await assert.rejects(
+    () => runFeatures(`${dir}/user_daily.arrow`, `${dir}/out`, { windows: [7] }),
+    /duplicate \(user_id, as_of_date\) rows/,
+  );
+  const code = await featuresTask.run({
+    config,
+    flags: { "input-dir": dir, "output-dir": `${dir}/out`, windows: "7,0" },
+    positionals: [],
+    log: () => {},
+  })
+    .catch((e) => e);
+  assert.match(String(code), /Invalid value for --windows/);
+  await Deno.remove(dir, { recursive: true });
+});
