@@ -117,7 +117,7 @@ export interface NumericSpec {
   name: string;
   /** Training mean after imputation. */
   mean: number;
-  /** Training standard deviation after imputation (population, as scikit-learn's StandardScaler); 1 when it is 0. */
+  /** Training standard deviation after imputation (population, as scikit-learn's StandardScaler). */
   scale: number;
 }
 
@@ -137,6 +137,8 @@ export interface Preprocessor {
   categorical: CategoricalSpec[];
   /** The names of the encoded features, in matrix column order (numeric names, then `name=category`). */
   features: string[];
+  /** Input columns left out because they are constant on the training rows (they carry no signal). */
+  dropped: { name: string; reason: string }[];
 }
 
 /** Returns the model's input columns of a table: every column except {@link NON_INPUT_COLUMNS}. */
@@ -163,6 +165,7 @@ function numericValue(c: Column, i: number): number {
 export function fitPreprocessor(table: Table, rows: Int32Array): Preprocessor {
   if (rows.length === 0) throw new RangeError("Cannot fit the preprocessing on zero training rows");
   const { numeric, categorical } = inputColumns(table);
+  const dropped: Preprocessor["dropped"] = [];
   const numSpecs: NumericSpec[] = numeric.map((name) => {
     const c = table.columns.get(name)!;
     let sum = 0;
@@ -178,8 +181,11 @@ export function fitPreprocessor(table: Table, rows: Int32Array): Preprocessor {
       ss += d * d;
     }
     const std = Math.sqrt(ss / rows.length);
-    return { name, mean, scale: std > 0 && Number.isFinite(std) ? std : 1 };
-  });
+    return { name, mean, scale: std > 0 && Number.isFinite(std) ? std : 1, constant: !(std > 0) };
+  }).filter((s) => {
+    if (s.constant) dropped.push({ name: s.name, reason: `constant (${s.mean}) on the training rows` });
+    return !s.constant;
+  }).map(({ name, mean, scale }) => ({ name, mean, scale }));
   const catSpecs: CategoricalSpec[] = categorical.map((name) => {
     const c = getColumn(table, name, "dict");
     const seen = new Set<string>();
@@ -188,12 +194,15 @@ export function fitPreprocessor(table: Table, rows: Int32Array): Preprocessor {
       seen.add(code < 0 ? MISSING_CATEGORY : c.dictionary[code]);
     }
     return { name, categories: [...seen].sort() };
+  }).filter((s) => {
+    if (s.categories.length < 2) dropped.push({ name: s.name, reason: `one category (${s.categories[0]}) on the training rows` });
+    return s.categories.length >= 2;
   });
   const features = [
     ...numSpecs.map((s) => s.name),
     ...catSpecs.flatMap((s) => s.categories.map((cat) => `${s.name}=${cat}`)),
   ];
-  return { numeric: numSpecs, categorical: catSpecs, features };
+  return { numeric: numSpecs, categorical: catSpecs, features, dropped };
 }
 
 /** Options of {@link transformRows}. */

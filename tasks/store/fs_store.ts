@@ -5,8 +5,21 @@
  * @module
  */
 
-import { atomicWrite, joinPath } from "../io.ts";
-import { type ArtifactStat, type ArtifactStore, TEMP_NAME_PATTERN, validateKey, validatePrefix } from "./mod.ts";
+import { atomicWrite, dirname, joinPath } from "../io.ts";
+import {
+  type ArtifactStat,
+  type ArtifactStore,
+  LOCK_NAME_PATTERN,
+  sha256Hex,
+  TEMP_NAME_PATTERN,
+  validateKey,
+  validatePrefix,
+} from "./mod.ts";
+
+/** How long {@link FsStore.putIfMatch} waits for a lock before failing. */
+export const LOCK_WAIT_MS = 10_000;
+/** Age after which a lock file is taken as left by a killed writer. */
+export const STALE_LOCK_MS = 30_000;
 
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
@@ -50,6 +63,47 @@ export class FsStore implements ArtifactStore {
     const path = this.pathOf(key);
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
     await atomicWrite(path, (write) => write(bytes));
+  }
+
+  /**
+   * Compare-and-swap under a lock file (`<file>.lock`, created exclusively):
+   * writes only when the file's SHA-256 is `expectedSha256` (null: absent).
+   * A lock older than {@link STALE_LOCK_MS} is taken as left by a killed writer and broken.
+   *
+   * @throws {Error} when the lock cannot be taken within {@link LOCK_WAIT_MS}.
+   */
+  async putIfMatch(key: string, bytes: Uint8Array, expectedSha256: string | null): Promise<boolean> {
+    const path = this.pathOf(key);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
+    const lock = `${path}.lock`;
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const f = await Deno.open(lock, { write: true, createNew: true });
+        await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+        f.close();
+        break;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        const info = await statOrNull(lock);
+        if (info?.mtime && Date.now() - info.mtime.getTime() > STALE_LOCK_MS) {
+          await Deno.remove(lock).catch(() => {});
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`Cannot lock artifact ${key}: ${lock} is held by another writer`);
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
+    }
+    try {
+      const current = await this.get(key);
+      const sha = current === null ? null : await sha256Hex(current);
+      if (sha !== expectedSha256) return false;
+      await atomicWrite(path, (write) => write(bytes));
+      return true;
+    } finally {
+      await Deno.remove(lock).catch(() => {});
+    }
   }
 
   /** Reads the file of `key`, or returns `null` when there is no such file. */
@@ -109,7 +163,11 @@ export class FsStore implements ArtifactStore {
           isDirectory = target?.isDirectory ?? false;
         }
         if (isDirectory) await walk(key);
-        else if (isFile && key.startsWith(prefix) && !TEMP_NAME_PATTERN.test(entry.name)) out.push(key);
+        else if (
+          isFile && key.startsWith(prefix) && !TEMP_NAME_PATTERN.test(entry.name) && !LOCK_NAME_PATTERN.test(entry.name)
+        ) {
+          out.push(key);
+        }
       }
     };
     await walk(base);

@@ -168,6 +168,39 @@ export class KvStore implements ArtifactStore {
     }
   }
 
+  /** Compare-and-swap: writes only when the stored SHA-256 is `expectedSha256` (null: absent). */
+  async putIfMatch(key: string, bytes: Uint8Array, expectedSha256: string | null): Promise<boolean> {
+    validateKey(key);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
+    const current = await this.#readManifest(key);
+    if ((current.value?.sha256 ?? null) !== expectedSha256) return false;
+    const data = bytes.slice();
+    const writeId = newWriteId();
+    const chunks = Math.ceil(data.length / this.chunkSize);
+    const perBatch = Math.max(1, Math.floor(MAX_BATCH_BYTES / this.chunkSize));
+    for (let start = 0; start < chunks; start += perBatch) {
+      const op = this.kv.atomic();
+      for (let i = start; i < Math.min(chunks, start + perBatch); i++) {
+        op.set(this.#chunkKey(key, writeId, i), data.subarray(i * this.chunkSize, (i + 1) * this.chunkSize));
+      }
+      if (!(await op.commit()).ok) throw new Error(`Cannot write the chunks of artifact ${key} to Deno KV`);
+    }
+    const manifest: Manifest = {
+      writeId,
+      chunks,
+      size: data.length,
+      sha256: await sha256Hex(data),
+      updatedAt: new Date().toISOString(),
+    };
+    const res = await this.kv.atomic().check(current).set(this.#manifestKey(key), manifest).commit();
+    if (!res.ok) {
+      await this.#deleteChunks(key, writeId, chunks);
+      return false;
+    }
+    if (current.value !== null) await this.#deleteChunks(key, current.value.writeId, current.value.chunks);
+    return true;
+  }
+
   /**
    * Reads the manifest, then the chunks of its write id, and checks their
    * count, size and SHA-256. When a concurrent writer replaced the blob and

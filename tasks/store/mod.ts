@@ -35,6 +35,14 @@ export interface ArtifactStore {
    * @throws {TypeError} naming the key when it is not a valid key.
    */
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Stores `bytes` under `key` only when the stored value is still the one the
+   * caller read: its SHA-256 equals `expectedSha256` (`null`: nothing stored).
+   * Returns false, writing nothing, when another writer changed it first.
+   * Check and write are one atomic step across processes (KV: a versionstamp
+   * check in the commit; filesystem: a lock file held while checking and renaming).
+   */
+  putIfMatch(key: string, bytes: Uint8Array, expectedSha256: string | null): Promise<boolean>;
   /** Returns the bytes stored under `key`, or `null` when there are none. */
   get(key: string): Promise<Uint8Array | null>;
   /** Returns whether something is stored under `key`. */
@@ -58,6 +66,9 @@ export const MAX_KEY_BYTES = 1024;
 /** Matches the temporary file names of `atomicWrite` in `tasks/io.ts` (`<name>.tmp-<pid>-<8 hex>`). */
 export const TEMP_NAME_PATTERN: RegExp = /\.tmp-\d+-[0-9a-f]{8}$/;
 
+/** Matches the lock files of `FsStore.putIfMatch` (`<name>.lock`): reserved, never keys. */
+export const LOCK_NAME_PATTERN: RegExp = /\.lock$/;
+
 function checkPath(what: string, value: string, allowTrailingSlash: boolean): void {
   const bad = (why: string) => new TypeError(`Invalid artifact ${what} ${JSON.stringify(value)}: ${why}`);
   if (value.startsWith("/")) throw bad("must be relative, not start with /");
@@ -70,6 +81,9 @@ function checkPath(what: string, value: string, allowTrailingSlash: boolean): vo
     if (s === "") throw bad("must not contain an empty segment");
     if (s === "." || s === "..") throw bad(`must not contain a "${s}" segment`);
     if (TEMP_NAME_PATTERN.test(s)) throw bad("must not look like a temporary file name (*.tmp-<pid>-<hex>)");
+    if (LOCK_NAME_PATTERN.test(s) && s === segments.at(-1) && what === "key") {
+      throw bad("must not end in .lock (reserved)");
+    }
   }
 }
 

@@ -63,30 +63,31 @@ Deno.test("timeSplit() splits rows sorted by date when there are fewer than 5 da
 Deno.test("fitPreprocessor() imputes 0, standardises with training statistics and one-hot encodes with missing", () => {
   const t = trainingTable();
   const pre = fitPreprocessor(t, Int32Array.from([0, 1, 2, 3]));
-  assert.deepEqual(pre.features, ["logins_7d", "quiz_avg_score_7d", "constant", "plan=free", "plan=missing", "plan=paid"]);
+  assert.deepEqual(pre.features, ["logins_7d", "quiz_avg_score_7d", "plan=free", "plan=missing", "plan=paid"]);
+  assert.deepEqual(pre.dropped, [{ name: "constant", reason: "constant (3) on the training rows" }]);
   const logins = pre.numeric[0];
   assert.equal(logins.mean, 2.5);
   assert.equal(logins.scale, Math.sqrt(1.25));
   const quiz = pre.numeric[1];
   assert.equal(quiz.mean, (50 + 0 + 70 + 80) / 4);
-  assert.equal(pre.numeric[2].scale, 1, "a constant column keeps scale 1 instead of dividing by zero");
   const x = transformRows(pre, t, { mode: "scaled", rows: Int32Array.from([1, 3, 4]) });
-  assert.equal(x.length, 3 * 6);
+  assert.equal(x.length, 3 * 5);
   assert.equal(x[0], (2 - 2.5) / Math.sqrt(1.25));
   assert.equal(x[1], (0 - quiz.mean) / quiz.scale, "missing → 0 before scaling");
-  assert.deepEqual([...x.subarray(3, 6)], [0, 0, 1], "row 1 is paid");
-  assert.deepEqual([...x.subarray(9, 12)], [0, 1, 0], "row 3 is missing");
+  assert.deepEqual([...x.subarray(2, 5)], [0, 0, 1], "row 1 is paid");
+  assert.deepEqual([...x.subarray(7, 10)], [0, 1, 0], "row 3 is missing");
   const raw = transformRows(pre, t, { mode: "raw", rows: Int32Array.from([1]) });
   assert.ok(Number.isNaN(raw[1]), "raw mode keeps NaN for the trees");
-  assert.deepEqual(toColumns(x, 6)[0].length, 3);
+  assert.deepEqual(toColumns(x, 5)[0].length, 3);
 });
 
 Deno.test("transformRows() gives all zeros for a category unseen in training", () => {
   const t = trainingTable();
-  const pre = fitPreprocessor(t, Int32Array.from([0, 2])); // only "free" seen
-  assert.deepEqual(pre.categorical[0].categories, ["free"]);
-  const x = transformRows(pre, t, { mode: "scaled", rows: Int32Array.from([1, 3]) });
+  const pre = fitPreprocessor(t, Int32Array.from([0, 1, 2])); // free and paid seen, not missing
+  assert.deepEqual(pre.categorical[0].categories, ["free", "paid"]);
+  const x = transformRows(pre, t, { mode: "scaled", rows: Int32Array.from([3]) });
   const d = pre.features.length;
-  assert.equal(x[d - 1], 0, "paid is unseen");
-  assert.equal(x[2 * d - 1], 0, "missing is unseen");
+  assert.deepEqual([...x.subarray(d - 2, d)], [0, 0], "a missing value unseen in training is all zeros");
+  const single = fitPreprocessor(t, Int32Array.from([0, 2]));
+  assert.ok(single.dropped.some((x) => x.name === "plan"), "a categorical with one training category is dropped");
 });

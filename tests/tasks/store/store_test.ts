@@ -73,9 +73,41 @@ const INVALID_KEYS = [
   "a\\b",
   "C:\\models\\m.json",
   "models/m.json.tmp-123-abcdef12",
+  "registry/registry.json.lock",
 ];
 
 for (const backend of ["fs", "kv"] as const) {
+  Deno.test(
+    `${backend}: putIfMatch() writes only over the value the caller read`,
+    withStore(backend, async ({ store }) => {
+      const a = new TextEncoder().encode("a"), b = new TextEncoder().encode("b");
+      assert.equal(await store.putIfMatch("reg/state.json", a, null), true, "absent as expected");
+      assert.equal(await store.putIfMatch("reg/state.json", b, null), false, "no longer absent");
+      assert.equal(await store.putIfMatch("reg/state.json", b, await sha256Hex(b)), false, "wrong hash");
+      assert.deepEqual(await store.get("reg/state.json"), a);
+      assert.equal(await store.putIfMatch("reg/state.json", b, await sha256Hex(a)), true);
+      assert.deepEqual(await store.get("reg/state.json"), b);
+      assert.deepEqual(await store.list("reg/"), ["reg/state.json"], "no lock file is listed");
+    }),
+  );
+
+  Deno.test(
+    `${backend}: concurrent read-modify-putIfMatch loops lose no update`,
+    withStore(backend, async ({ store }) => {
+      const key = "reg/counter.json";
+      await store.put(key, new TextEncoder().encode("0"));
+      const bump = async () => {
+        for (;;) {
+          const cur = (await store.get(key))!;
+          const next = new TextEncoder().encode(String(Number(new TextDecoder().decode(cur)) + 1));
+          if (await store.putIfMatch(key, next, await sha256Hex(cur))) return;
+        }
+      };
+      await Promise.all(Array.from({ length: 12 }, bump));
+      assert.equal(new TextDecoder().decode((await store.get(key))!), "12");
+    }),
+  );
+
   Deno.test(
     `${backend}: empty, small, 1 MiB and 5 MiB random blobs round-trip byte for byte`,
     withStore(backend, async ({ store }) => {
