@@ -63,7 +63,8 @@ export function timeSplit(dates: Int32Array, options: TimeSplitOptions): TimeSpl
   const n = dates.length;
   if (n === 0) throw new RangeError("Cannot split an empty training set");
   const distinct = [...new Set(dates)].sort((a, b) => a - b);
-  const range = (d: number[]): [string, string] | null => d.length ? [formatDate(d[0]), formatDate(d[d.length - 1])] : null;
+  const range = (d: number[]): [string, string] | null =>
+    d.length ? [formatDate(d[0]), formatDate(d[d.length - 1])] : null;
   if (distinct.length < 5) {
     const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => dates[a] - dates[b] || a - b);
     const cut = Math.min(n - 1, Math.max(1, Math.floor(n * (1 - options.testSize))));
@@ -195,7 +196,9 @@ export function fitPreprocessor(table: Table, rows: Int32Array): Preprocessor {
     }
     return { name, categories: [...seen].sort() };
   }).filter((s) => {
-    if (s.categories.length < 2) dropped.push({ name: s.name, reason: `one category (${s.categories[0]}) on the training rows` });
+    if (s.categories.length < 2) {
+      dropped.push({ name: s.name, reason: `one category (${s.categories[0]}) on the training rows` });
+    }
     return s.categories.length >= 2;
   });
   const features = [

@@ -9,13 +9,28 @@ import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { pipelineTask } from "./pipeline.ts";
 import { prepareTask } from "./prepare.ts";
+import { promoteTask, registryTask, rollbackTask } from "./registry_tasks.ts";
+import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 
 export type { Task } from "./cli.ts";
 
 /** Every task, by command name, in pipeline order. */
 export const TASKS: ReadonlyMap<string, Task> = new Map(
-  [generateTask, validateTask, prepareTask, featuresTask, labelsTask, trainingSetTask, pipelineTask].map((
+  [
+    generateTask,
+    validateTask,
+    prepareTask,
+    featuresTask,
+    labelsTask,
+    trainingSetTask,
+    trainTask,
+    trainCandidateTask,
+    promoteTask,
+    rollbackTask,
+    registryTask,
+    pipelineTask,
+  ].map((
     t,
   ) => [t.name, t]),
 );

@@ -10,6 +10,8 @@ import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { exists, joinPath } from "./io.ts";
 import { prepareTask } from "./prepare.ts";
+import { promoteTask } from "./registry_tasks.ts";
+import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 
 /** One pipeline step: a task and the flags the pipeline passes it. */
@@ -29,6 +31,9 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
     { task: featuresTask, flags: { csv: flags.csv } },
     { task: labelsTask, flags: { csv: flags.csv } },
     { task: trainingSetTask, flags: { csv: flags.csv } },
+    { task: trainTask, flags: {} },
+    { task: trainCandidateTask, flags: {} },
+    { task: promoteTask, flags: {} },
   ];
 }
 
@@ -36,7 +41,7 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
 export const pipelineTask: Task = {
   name: "pipeline",
   summary:
-    "Run every step in order (generate → validate → prepare → features → labels → training-set), stopping at the first failure.",
+    "Run every step in order (generate → validate → prepare → features → labels → training-set → train → train:candidate → promote), stopping at the first failure.",
   flags: {
     regenerate: {
       type: "boolean",

@@ -10,6 +10,7 @@ import {
   type ArtifactStat,
   type ArtifactStore,
   LOCK_NAME_PATTERN,
+  normalizePath,
   sha256Hex,
   TEMP_NAME_PATTERN,
   validateKey,
@@ -51,6 +52,20 @@ export class FsStore implements ArtifactStore {
       throw new TypeError(`Invalid store root ${JSON.stringify(root)}: must be a folder path`);
     }
     this.root = root;
+  }
+
+  /**
+   * Returns the key of a path: resolved against the working folder, then taken
+   * relative to the root.
+   *
+   * @throws {TypeError} when the path is outside the root.
+   */
+  keyOf(path: string): string {
+    const abs = normalizePath(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
+    const root = normalizePath(this.root.startsWith("/") ? this.root : `${Deno.cwd()}/${this.root}`);
+    const base = root === "/" ? "/" : `${root}/`;
+    if (!abs.startsWith(base)) throw new TypeError(`Path ${path} is outside the store's root ${this.root}`);
+    return validateKey(abs.slice(base.length));
   }
 
   /** Returns the file path of `key`. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type ArtifactStat, type ArtifactStore, sha256Hex, validateKey, validatePrefix } from "./mod.ts";
+import { type ArtifactStat, type ArtifactStore, normalizePath, sha256Hex, validateKey, validatePrefix } from "./mod.ts";
 
 /** Default chunk size: below the 64 KiB value limit with room for the encoding. */
 const DEFAULT_CHUNK_SIZE = 60_000;
@@ -76,6 +76,7 @@ export class KvStore implements ArtifactStore {
   /** Bytes per chunk. */
   readonly chunkSize: number;
   readonly #closeKv: boolean;
+  #closed = false;
 
   /**
    * Creates a store over an open database.
@@ -166,6 +167,11 @@ export class KvStore implements ArtifactStore {
       if (old.value !== null) await this.#deleteChunks(key, old.value.writeId, old.value.chunks);
       return;
     }
+  }
+
+  /** Returns the key of a configured path: the path as written, without a leading `/` or `./`. */
+  keyOf(path: string): string {
+    return validateKey(normalizePath(path).replace(/^\//, ""));
   }
 
   /** Compare-and-swap: writes only when the stored SHA-256 is `expectedSha256` (null: absent). */
@@ -321,8 +327,9 @@ export class KvStore implements ArtifactStore {
     return deleted;
   }
 
-  /** Closes the database when the store opened it ({@link KvStore.open}) or was told to. */
+  /** Closes the database when the store opened it ({@link KvStore.open}) or was told to; closing twice is harmless. */
   close(): void {
-    if (this.#closeKv) this.kv.close();
+    if (this.#closeKv && !this.#closed) this.kv.close();
+    this.#closed = true;
   }
 }

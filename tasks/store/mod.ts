@@ -45,6 +45,12 @@ export interface ArtifactStore {
   putIfMatch(key: string, bytes: Uint8Array, expectedSha256: string | null): Promise<boolean>;
   /** Returns the bytes stored under `key`, or `null` when there are none. */
   get(key: string): Promise<Uint8Array | null>;
+  /**
+   * Returns the key of a configured artifact path (e.g. `artifacts/models/x.json`
+   * or `/data/artifacts/models/x.json`): the filesystem backend resolves it
+   * against the working folder and its root, Deno KV uses it as written.
+   */
+  keyOf(path: string): string;
   /** Returns whether something is stored under `key`. */
   has(key: string): Promise<boolean>;
   /** Deletes `key`; returns whether it existed. */
@@ -141,9 +147,20 @@ export async function getJson<T = unknown>(store: ArtifactStore, key: string): P
   }
 }
 
+/** Normalises a `/`-separated path: drops `.` segments and empty segments, resolves `..`. */
+export function normalizePath(path: string): string {
+  const out: string[] = [];
+  for (const s of path.split("/")) {
+    if (s === "" || s === ".") continue;
+    if (s === "..") out.pop();
+    else out.push(s);
+  }
+  return (path.startsWith("/") ? "/" : "") + out.join("/");
+}
+
 /** How {@link openStore} opens the backend. */
 export interface OpenStoreOptions {
-  /** Root folder of the `fs` backend (default `.`, so keys are the config's paths, e.g. `artifacts/models/…`). */
+  /** Root folder of the `fs` backend (default `/`, so any configured path, relative or absolute, is a key). */
   root?: string;
   /** Deno KV location for the `kv` backend; overrides `config.store.kv_path` when given. */
   kvPath?: string | null;
@@ -160,7 +177,7 @@ export async function openStore(
 ): Promise<ArtifactStore> {
   switch (config.store.backend) {
     case "fs":
-      return new FsStore(options.root ?? ".");
+      return new FsStore(options.root ?? "/");
     case "kv": {
       const path = options.kvPath === undefined ? config.store.kv_path : options.kvPath;
       return await KvStore.open(path ?? undefined);

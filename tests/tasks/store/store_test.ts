@@ -496,7 +496,11 @@ Deno.test("openStore() opens the backend named by config.store", async () => {
     });
     fs.close();
     const byDefault = await openStore(config);
-    assert.ok(byDefault instanceof FsStore && byDefault.root === ".");
+    assert.ok(byDefault instanceof FsStore && byDefault.root === "/");
+    assert.equal(byDefault.keyOf("artifacts/models/m.json"), `${Deno.cwd().slice(1)}/artifacts/models/m.json`);
+    assert.equal(byDefault.keyOf("/data/./models/../models/m.json"), "data/models/m.json");
+    assert.equal(new FsStore(dir).keyOf(`${dir}/a/b.json`), "a/b.json");
+    assert.throws(() => new FsStore(dir).keyOf("/elsewhere/b.json"), /outside the store's root/);
 
     const kvConfig: Config = { ...config, store: { backend: "kv", kv_path: `${dir}/kv.sqlite` } };
     const kv = await openStore(kvConfig);

@@ -1,0 +1,276 @@
+/**
+ * Benchmark of the gradient-boosted trees ({@link fitHgb}) against scikit-learn's
+ * `HistGradientBoostingClassifier` with the same parameters, on a seeded synthetic churn-like
+ * matrix (NaN in some columns, about 12% positives, a nonlinear signal) at several sizes. For each
+ * size: our fit and predict times, n_iter and held-out PR-AUC; scikit-learn's fit time, n_iter and
+ * PR-AUC (its fit timed inside a `/usr/bin/python3` subprocess reading the same matrix from a raw
+ * float64 temp file, so its times exclude the transfer).
+ *
+ * `deno run -A wasm/hgb_bench.ts [rows ...]` prints the figures as JSON (default sizes 144,000 and
+ * 7,200,000 rows × 55 features).
+ *
+ * @module
+ */
+
+import { fitHgb, type HgbOptions, predictHgb } from "./hgb.ts";
+
+/** One implementation's figures at one size. */
+export interface HgbImplFigures {
+  /** Fit time in milliseconds. */
+  fit_ms: number;
+  /** Predict time on the held-out rows in milliseconds. */
+  predict_ms: number;
+  /** Boosting iterations run. */
+  n_iter: number;
+  /** Average precision (PR-AUC, scikit-learn's step-wise definition) on the held-out rows. */
+  pr_auc: number;
+}
+
+/** The figures at one size. */
+export interface HgbSizeFigures {
+  /** Training rows. */
+  rows: number;
+  /** Features. */
+  features: number;
+  /** Held-out rows scored for PR-AUC. */
+  holdout_rows: number;
+  /** Positive rate of the training rows. */
+  positive_rate: number;
+  /** This module's fit (Wasm kernels). */
+  ours: HgbImplFigures;
+  /** scikit-learn's fit, or null when skipped or unavailable. */
+  sklearn: HgbImplFigures | null;
+  /** Why scikit-learn was not run or failed, else null. */
+  sklearn_error: string | null;
+  /** ours.fit_ms / sklearn.fit_ms (below 1: faster than scikit-learn), or null. */
+  fit_time_ratio: number | null;
+}
+
+/** The benchmark's figures. */
+export interface HgbBenchFigures {
+  /** Model parameters (scikit-learn names). */
+  params: { learning_rate: number; max_depth: number; max_iter: number; early_stopping: "auto" | boolean };
+  /** One entry per size. */
+  sizes: HgbSizeFigures[];
+}
+
+/** Options of {@link benchHgb}. */
+export interface HgbBenchOptions {
+  /** Training rows per size (default [144,000, 7,200,000]). */
+  rows?: number[];
+  /** Features (default 55). */
+  features?: number;
+  /** Held-out rows per size: this fraction of the training rows, at most 400,000 (default 0.2). */
+  holdoutFraction?: number;
+  /** Python with scikit-learn, or null to skip scikit-learn (default "/usr/bin/python3"). */
+  python?: string | null;
+  /** Early stopping (default "auto", as the project's model). */
+  earlyStopping?: "auto" | boolean;
+  /** Iterations at most (default 250). */
+  maxIter?: number;
+}
+
+/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A synthetic churn-like matrix of `rows` × `features` (column-major, NaN = missing) and 0/1
+ * labels: counts, recency, rates with missing values, plan flags and noise columns; the label
+ * depends nonlinearly on about a dozen of them. Deterministic for a seed.
+ */
+export function syntheticChurn(rows: number, { features, seed }: { features: number; seed: number }): {
+  columns: Float64Array[];
+  y: Uint8Array;
+} {
+  if (features < 12) throw new RangeError(`features must be at least 12, got ${features}`);
+  const rand = mulberry32(seed);
+  const columns = Array.from({ length: features }, () => new Float64Array(rows));
+  const y = new Uint8Array(rows);
+  const c = columns;
+  for (let r = 0; r < rows; r++) {
+    const engagement = -Math.log(1 - rand()) * 2;
+    c[0][r] = Math.floor(-Math.log(1 - rand()) * 300); // tenure days
+    c[1][r] = Math.floor(engagement * 6 * rand() * 2); // logins
+    c[2][r] = Math.round(engagement * 40 * (0.5 + rand()) * 10) / 10; // watch minutes
+    c[3][r] = Math.min(60, Math.floor(-Math.log(1 - rand()) * 12 / (0.3 + engagement))); // recency
+    c[4][r] = rand() < 0.3 ? NaN : Math.round((50 + 10 * engagement + 15 * (rand() - 0.5)) * 10) / 10; // quiz
+    c[5][r] = rand() < 0.2 ? NaN : Math.round(rand() * rand() * 1000) / 1000; // payment fail rate
+    const plan = Math.floor(rand() * rand() * 4);
+    for (let k = 0; k < 4; k++) c[6 + k][r] = plan === k ? 1 : 0;
+    c[10][r] = Math.floor(-Math.log(1 - rand()) * 0.6); // tickets
+    c[11][r] = c[1][r] / Math.max(1, c[0][r] / 30);
+    for (let f = 12; f < features; f++) {
+      const kind = f % 4;
+      let x = kind === 0
+        ? rand() + rand() - 1 + (f === 12 ? 0.2 * engagement : 0)
+        : kind === 1
+        ? Math.floor(rand() * 8)
+        : kind === 2
+        ? Math.exp(rand() * 3)
+        : rand();
+      if (f % 3 === 0 && rand() < 0.1) x = NaN;
+      c[f][r] = x;
+    }
+    const quiz = Number.isNaN(c[4][r]) ? 50 : c[4][r];
+    const fail = Number.isNaN(c[5][r]) ? 0.2 : c[5][r];
+    const z = -1.1 * Math.log1p(c[1][r]) + 0.07 * c[3][r] + 1.5 * fail * (c[10][r] > 0 ? 1 : 0) +
+      0.8 * (Number.isNaN(c[4][r]) ? 1 : 0) - 0.015 * quiz + 0.7 * (plan === 0 && c[0][r] < 60 ? 1 : 0) -
+      0.3 * Math.log1p(c[0][r] / 100) + 0.5 * Math.sin(3 * (Number.isNaN(c[12][r]) ? 0 : c[12][r])) - 0.2;
+    y[r] = rand() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+  }
+  return { columns, y };
+}
+
+/** Average precision, scikit-learn's step-wise definition (ties grouped). */
+export function averagePrecision(y: Uint8Array, score: Float64Array): number {
+  const order = new Uint32Array(score.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => score[b] - score[a]);
+  let positives = 0;
+  for (const v of y) positives += v;
+  let tp = 0, fp = 0, recall = 0, ap = 0;
+  for (let i = 0; i < order.length; i++) {
+    if (y[order[i]]) tp++;
+    else fp++;
+    if (i + 1 < order.length && score[order[i + 1]] === score[order[i]]) continue;
+    ap += (tp / positives - recall) * (tp / (tp + fp));
+    recall = tp / positives;
+  }
+  return ap;
+}
+
+/** The scikit-learn side: reads the raw matrices, fits, times, scores; prints one JSON line. */
+const SKLEARN_SCRIPT = `
+import json, sys, time
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score
+d, n, m, nf, lr, depth, iters, es = sys.argv[1:9]
+n, m, nf, iters = int(n), int(m), int(nf), int(iters)
+es = "auto" if es == "auto" else es == "true"
+X = np.fromfile(d + "/x.f64", dtype=np.float64).reshape(nf, n).T
+y = np.fromfile(d + "/y.u8", dtype=np.uint8)
+Xh = np.fromfile(d + "/xh.f64", dtype=np.float64).reshape(nf, m).T
+yh = np.fromfile(d + "/yh.u8", dtype=np.uint8)
+model = HistGradientBoostingClassifier(learning_rate=float(lr), max_depth=int(depth), max_iter=iters,
+                                       early_stopping=es, random_state=0)
+t = time.perf_counter()
+model.fit(X, y)
+fit_ms = (time.perf_counter() - t) * 1000
+t = time.perf_counter()
+p = model.predict_proba(Xh)[:, 1]
+predict_ms = (time.perf_counter() - t) * 1000
+print(json.dumps({"fit_ms": fit_ms, "predict_ms": predict_ms, "n_iter": int(model.n_iter_),
+                  "pr_auc": float(average_precision_score(yh, p))}))
+`;
+
+async function writeColumns(path: string, columns: Float64Array[]): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (const col of columns) {
+      const bytes = new Uint8Array(col.buffer, col.byteOffset, col.byteLength);
+      for (let o = 0; o < bytes.length;) o += await file.write(bytes.subarray(o, Math.min(bytes.length, o + 2 ** 26)));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs scikit-learn on the same data in a subprocess; returns its figures. */
+async function runSklearn(
+  python: string,
+  data: { train: Float64Array[]; y: Uint8Array; holdout: Float64Array[]; yh: Uint8Array },
+  args: { lr: number; depth: number; iters: number; es: "auto" | boolean },
+): Promise<HgbImplFigures> {
+  const dir = await Deno.makeTempDir({ prefix: "hgb-bench-" });
+  try {
+    await writeColumns(`${dir}/x.f64`, data.train);
+    await Deno.writeFile(`${dir}/y.u8`, data.y);
+    await writeColumns(`${dir}/xh.f64`, data.holdout);
+    await Deno.writeFile(`${dir}/yh.u8`, data.yh);
+    const n = data.y.length, m = data.yh.length, nf = data.train.length;
+    const out = await new Deno.Command(python, {
+      args: [
+        "-c",
+        SKLEARN_SCRIPT,
+        dir,
+        `${n}`,
+        `${m}`,
+        `${nf}`,
+        `${args.lr}`,
+        `${args.depth}`,
+        `${args.iters}`,
+        `${args.es}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" "));
+    return JSON.parse(text.split("\n").at(-1)!) as HgbImplFigures;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Times our fit and scikit-learn's on synthetic matrices of each size (see {@link HgbBenchOptions});
+ * the parameters are the project's: learning_rate 0.08, max_depth 6, max_iter 250, early stopping
+ * "auto" (on: more than 10,000 rows).
+ */
+export async function benchHgb(options: HgbBenchOptions = {}): Promise<HgbBenchFigures> {
+  const features = options.features ?? 55;
+  const es = options.earlyStopping ?? "auto";
+  const maxIter = options.maxIter ?? 250;
+  const python = options.python === undefined ? "/usr/bin/python3" : options.python;
+  const params = { learning_rate: 0.08, max_depth: 6, max_iter: maxIter, early_stopping: es };
+  const sizes: HgbSizeFigures[] = [];
+  for (const rows of options.rows ?? [144_000, 7_200_000]) {
+    const holdoutRows = Math.max(1000, Math.min(400_000, Math.round(rows * (options.holdoutFraction ?? 0.2))));
+    const { columns: train, y } = syntheticChurn(rows, { features, seed: rows });
+    const { columns: holdout, y: yh } = syntheticChurn(holdoutRows, { features, seed: rows + 1 });
+    const fitOptions: HgbOptions = { learningRate: 0.08, maxDepth: 6, maxIter, earlyStopping: es };
+    let t = performance.now();
+    const model = fitHgb(train, y, fitOptions);
+    const fitMs = performance.now() - t;
+    t = performance.now();
+    const p = predictHgb(model, holdout);
+    const predictMs = performance.now() - t;
+    const ours = { fit_ms: fitMs, predict_ms: predictMs, n_iter: model.nIter, pr_auc: averagePrecision(yh, p) };
+    let sklearn: HgbImplFigures | null = null, error: string | null = python === null ? "skipped" : null;
+    if (python !== null) {
+      try {
+        sklearn = await runSklearn(python, { train, y, holdout, yh }, { lr: 0.08, depth: 6, iters: maxIter, es });
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+    }
+    let positives = 0;
+    for (const v of y) positives += v;
+    sizes.push({
+      rows,
+      features,
+      holdout_rows: holdoutRows,
+      positive_rate: positives / rows,
+      ours,
+      sklearn,
+      sklearn_error: error,
+      fit_time_ratio: sklearn ? fitMs / sklearn.fit_ms : null,
+    });
+  }
+  return { params, sizes };
+}
+
+if (import.meta.main) {
+  const rows = Deno.args.map(Number).filter((x) => Number.isInteger(x) && x > 0);
+  console.log(JSON.stringify(await benchHgb(rows.length > 0 ? { rows } : {}), null, 2));
+}
