@@ -272,6 +272,50 @@ export function computeTrainingRows(daily: Table, options: TrainingRowsOptions):
   return { table: makeTable(out), excluded, kernels: { features: f.kernel, labels: lk } };
 }
 
+/** Options of {@link computeScoringRows}. */
+export interface ScoringRowsOptions {
+  /** The date to score (days since epoch), or null for the latest date in the chunk. */
+  date: number | null;
+  /** Feature windows (the model's). */
+  windows: readonly number[];
+  /** Churn window W (the population rule looks back W days). */
+  windowDays: number;
+  /** Population rule. */
+  population: Population;
+  /** Kernel outputs of a previous chunk, refilled. */
+  reuse?: { features?: RollingOutput; labels?: LabelOutput };
+}
+
+/**
+ * Returns the feature rows of one date (default: the chunk's latest date) for
+ * the population to score, with the count of rows the population rule left out.
+ *
+ * @throws {TypeError} when the table is not a well-formed grid.
+ */
+export function computeScoringRows(
+  daily: Table,
+  options: ScoringRowsOptions,
+): { table: Table; date: number | null; excluded: number; kernels: { features: RollingOutput; labels: LabelOutput } } {
+  const f = computeFeatures(daily, { windows: options.windows, reuse: options.reuse?.features });
+  const groupStarts = checkUserDaily(daily);
+  const active = getColumn(daily, "is_active_day", "i32").data;
+  const lk = churnLabels({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels });
+  const dates = getColumn(daily, "as_of_date", "date").data;
+  let date = options.date;
+  if (date === null) { for (let r = 0; r < dates.length; r++) if (date === null || dates[r] > date) date = dates[r]; }
+  const keep: number[] = [];
+  let excluded = 0;
+  for (let r = 0; r < dates.length; r++) {
+    if (dates[r] !== date) continue;
+    if (options.population === "all" || lk.trailingActive[r] > 0) keep.push(r);
+    else excluded++;
+  }
+  const idx = Int32Array.from(keep);
+  const out: [string, Column][] = [];
+  for (const [name, col] of f.table.columns) out.push([name, takeColumn(col, idx)]);
+  return { table: makeTable(out), date, excluded, kernels: { features: f.kernel, labels: lk } };
+}
+
 /** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */
 export const CHUNK_ROWS = 1 << 16;
 

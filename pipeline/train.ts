@@ -7,8 +7,8 @@
  * @module
  */
 
-import { fitHgb, type HgbModel, predictHgb } from "../wasm/hgb.ts";
-import { balancedWeights, fitLogistic, predictLogistic } from "../wasm/logreg.ts";
+import { fitHgb, type HgbModel } from "../wasm/hgb.ts";
+import { balancedWeights, fitLogistic } from "../wasm/logreg.ts";
 import { type BinaryEvaluation, evaluateBinary } from "./metrics.ts";
 import {
   fitPreprocessor,
@@ -18,6 +18,7 @@ import {
   toColumns,
   transformRows,
 } from "./preprocess.ts";
+import { scoreQuantiles, scoreRows } from "./scoring.ts";
 import { getColumn, type Table } from "./table.ts";
 
 /** The two model families. */
@@ -54,6 +55,8 @@ export interface ModelArtifact {
   hgb?: HgbModel;
   /** Decision threshold used for the confusion matrix. */
   threshold: number;
+  /** 101 quantiles of the test-split scores: the reference for risk percentiles. */
+  score_quantiles?: number[];
   /** Feature windows and churn window the inputs were computed with. */
   features: { windows_days: number[]; churn_window_days: number; population: string };
 }
@@ -125,21 +128,6 @@ function rate(y: Uint8Array): number {
 }
 
 /**
- * Scores table rows with a model artifact, through the artifact's own preprocessing.
- *
- * @throws {TypeError} when an input column is missing.
- */
-export function predictModel(model: ModelArtifact, table: Table, rows?: Int32Array): Float64Array {
-  const x = transformRows(model.preprocessor, table, { mode: model.input_mode, rows });
-  const d = model.preprocessor.features.length;
-  if (model.model_type === "baseline_logreg") {
-    const p = model.logistic!;
-    return predictLogistic(x, { coef: Float64Array.from(p.coef), intercept: p.intercept });
-  }
-  return predictHgb(model.hgb!, toColumns(x, d));
-}
-
-/**
  * Trains one model on a training set: time-aware split, preprocessing fitted on
  * the training rows, the fit, and the evaluation on the test rows.
  *
@@ -203,7 +191,8 @@ export function trainModel(training: Table, options: TrainOptions): { model: Mod
     };
   }
   const fitSeconds = (performance.now() - t0) / 1000;
-  const scores = predictModel(model, training, split.test);
+  const scores = scoreRows(model, training, { rows: split.test }).risk;
+  model.score_quantiles = scoreQuantiles(scores);
   const metrics = evaluateBinary(yTest, scores, { threshold: options.threshold, topK: options.topK });
   return {
     model,

@@ -10,6 +10,7 @@ import { generateTask } from "./generate.ts";
 import { pipelineTask } from "./pipeline.ts";
 import { prepareTask } from "./prepare.ts";
 import { promoteTask, registryTask, rollbackTask } from "./registry_tasks.ts";
+import { scoreTask } from "./score.ts";
 import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 

@@ -11,6 +11,7 @@ import { generateTask } from "./generate.ts";
 import { exists, joinPath } from "./io.ts";
 import { prepareTask } from "./prepare.ts";
 import { promoteTask } from "./registry_tasks.ts";
+import { scoreTask } from "./score.ts";
 import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 
@@ -34,6 +35,7 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
     { task: trainTask, flags: {} },
     { task: trainCandidateTask, flags: {} },
     { task: promoteTask, flags: {} },
+    { task: scoreTask, flags: {} },
   ];
 }
 
@@ -41,7 +43,7 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
 export const pipelineTask: Task = {
   name: "pipeline",
   summary:
-    "Run every step in order (generate → validate → prepare → features → labels → training-set → train → train:candidate → promote), stopping at the first failure.",
+    "Run every step in order (generate → validate → prepare → features → labels → training-set → train → train:candidate → promote → score), stopping at the first failure.",
   flags: {
     regenerate: {
       type: "boolean",

@@ -491,10 +491,12 @@ class WasmKernels implements HgbKernels {
     heapI32.set(data.train, this.#train >>> 2);
     heapI32.set(data.validation, this.#val >>> 2);
     for (let f = 0; f < nf; f++) {
+      // A binary search over 2^steps - 1 entries covers this feature's thresholds.
+      const steps = Math.ceil(Math.log2(data.nBinsNonMissing[f]));
       for (let a = 0; a < n; a += BIN_BLOCK) {
         const b = Math.min(n, a + BIN_BLOCK);
         heapF64.set(data.columns[f].subarray(a, b), stage >>> 3);
-        hgb.bin_column(stage, b - a, tables + f * 2048, this.#missingBin, this.#xb + f * n + a, 1);
+        hgb.bin_column(stage, b - a, tables + f * 2048, steps, this.#missingBin, this.#xb + f * n + a, 1);
       }
     }
     hgb.gather_rows(this.#xb, n, nf, this.#val, nv, this.#xv);

@@ -33,30 +33,44 @@ export function slot_bytes(nf: i32): usize {
 // Binning
 
 /**
- * The bin of `v` in a table of 256 thresholds (ascending, padded with +Infinity): the number of
- * the first 255 below `v`, by a branchless binary search of eight dependent steps (NaN: 0).
+ * The bin of `v` in a table of thresholds (ascending, padded with +Infinity to at least
+ * 2^steps - 1 entries): the number of the first 2^steps - 1 below `v`, by a branchless binary
+ * search of `steps` dependent steps (NaN: 0).
  */
 // @ts-ignore: decorator
 @inline
-function bin_of(table: usize, v: f64): usize {
-  let p: usize = <usize> (load<f64>(table, 1016) < v) << 7;
-  p += <usize> (load<f64>(table + (p << 3), 504) < v) << 6;
-  p += <usize> (load<f64>(table + (p << 3), 248) < v) << 5;
-  p += <usize> (load<f64>(table + (p << 3), 120) < v) << 4;
-  p += <usize> (load<f64>(table + (p << 3), 56) < v) << 3;
-  p += <usize> (load<f64>(table + (p << 3), 24) < v) << 2;
-  p += <usize> (load<f64>(table + (p << 3), 8) < v) << 1;
-  p += <usize> (load<f64>(table + (p << 3)) < v);
+function bin_of(table: usize, v: f64, steps: i32): usize {
+  let p: usize = 0;
+  // Enter the unrolled search at the step for this table size; every case falls through.
+  switch (steps) {
+    case 8:
+      p += <usize> (load<f64>(table, 1016) < v) << 7;
+    case 7:
+      p += <usize> (load<f64>(table + (p << 3), 504) < v) << 6;
+    case 6:
+      p += <usize> (load<f64>(table + (p << 3), 248) < v) << 5;
+    case 5:
+      p += <usize> (load<f64>(table + (p << 3), 120) < v) << 4;
+    case 4:
+      p += <usize> (load<f64>(table + (p << 3), 56) < v) << 3;
+    case 3:
+      p += <usize> (load<f64>(table + (p << 3), 24) < v) << 2;
+    case 2:
+      p += <usize> (load<f64>(table + (p << 3), 8) < v) << 1;
+    case 1:
+      p += <usize> (load<f64>(table + (p << 3)) < v);
+  }
   return p;
 }
 
 /**
  * Bins `n` Float64 values at `x` with a table of 256 Float64 thresholds (ascending, padded with
- * +Infinity; entry 255 unused): a value goes to the number of thresholds strictly below it, which
- * is scikit-learn's bin (`t[b - 1] < x <= t[b]`), NaN to `missing_bin`. Writes one byte per value
- * at `out`, `stride` bytes apart. Returns the number of NaN values.
+ * +Infinity; entry 255 unused) of which fewer than 2^steps are finite: a value goes to the number
+ * of thresholds strictly below it, which is scikit-learn's bin (`t[b - 1] < x <= t[b]`), NaN to
+ * `missing_bin`. Writes one byte per value at `out`, `stride` bytes apart. Returns the number of
+ * NaN values.
  */
-export function bin_column(x: usize, n: i32, table: usize, missing_bin: i32, out: usize, stride: i32): i32 {
+export function bin_column(x: usize, n: i32, table: usize, steps: i32, missing_bin: i32, out: usize, stride: i32): i32 {
   let nan = 0;
   const st = <usize> stride;
   let o = out;
@@ -65,8 +79,8 @@ export function bin_column(x: usize, n: i32, table: usize, missing_bin: i32, out
   for (; i + 2 <= n; i += 2) {
     const v0 = load<f64>(x + (<usize> i << 3));
     const v1 = load<f64>(x + (<usize> i << 3), 8);
-    const p0 = bin_of(table, v0);
-    const p1 = bin_of(table, v1);
+    const p0 = bin_of(table, v0, steps);
+    const p1 = bin_of(table, v1, steps);
     store<u8>(o, <u8> select<i32>(<i32> p0, missing_bin, v0 == v0));
     store<u8>(o + st, <u8> select<i32>(<i32> p1, missing_bin, v1 == v1));
     nan += <i32> (v0 != v0) + <i32> (v1 != v1);
@@ -74,7 +88,7 @@ export function bin_column(x: usize, n: i32, table: usize, missing_bin: i32, out
   }
   if (i < n) {
     const v = load<f64>(x + (<usize> i << 3));
-    store<u8>(o, <u8> select<i32>(<i32> bin_of(table, v), missing_bin, v == v));
+    store<u8>(o, <u8> select<i32>(<i32> bin_of(table, v, steps), missing_bin, v == v));
     nan += <i32> (v != v);
   }
   return nan;
@@ -350,7 +364,9 @@ export function add_value(raw: usize, rows: usize, count: i32, value: f64): void
  * Builds the histogram slot `hist` of the rows `rows[0..count)`: per feature and bin, the sums of
  * the gradients and of the hessians (Float64, accumulated in row order) and the row count. The
  * binned matrix is column-major (feature f of row r at `xb + f * n + r`). `ordered` is scratch
- * for `count` gradient pairs (the rows' pairs gathered once, then streamed once per 4 features).
+ * for `count` gradient pairs: the rows' pairs are gathered once, then streamed once per group of
+ * eight features (one pass per group: the row numbers and pairs are read once for eight updates,
+ * and eight histograms, 40 KiB, stay in the L1 cache).
  */
 export function hist_build(xb: usize, n: i32, nf: i32, gh: usize, rows: usize, count: i32, hist: usize, ordered: usize): void {
   const cnt = hist + (<usize> nf << 12);
@@ -359,96 +375,52 @@ export function hist_build(xb: usize, n: i32, nf: i32, gh: usize, rows: usize, c
   for (let i: usize = 0; i < m; i++) {
     store<u64>(ordered + (i << 3), load<u64>(gh + (<usize> load<u32>(rows + (i << 2)) << 3)));
   }
-  const stride = <usize> n;
+  const s = <usize> n;
   let f = 0;
   for (; f + 8 <= nf; f += 8) {
-    const c0 = xb + <usize> f * stride;
+    const c = xb + <usize> f * s;
     const hp = hist + (<usize> f << 12);
     const cp = cnt + (<usize> f << 10);
     for (let i: usize = 0; i < m; i++) {
       const row = <usize> load<u32>(rows + (i << 2));
       const v = f64x2.promote_low_f32x4(v128.load64_zero(ordered + (i << 3)));
-      const b0 = <usize> load<u8>(c0 + 0 * stride + row);
-      const a0 = hp + (b0 << 4);
-      v128.store(a0, f64x2.add(v128.load(a0, 0), v), 0);
-      const k0 = cp + (b0 << 2);
-      store<i32>(k0, load<i32>(k0, 0) + 1, 0);
-      const b1 = <usize> load<u8>(c0 + 1 * stride + row);
-      const a1 = hp + (b1 << 4);
-      v128.store(a1, f64x2.add(v128.load(a1, 4096), v), 4096);
-      const k1 = cp + (b1 << 2);
-      store<i32>(k1, load<i32>(k1, 1024) + 1, 1024);
-      const b2 = <usize> load<u8>(c0 + 2 * stride + row);
-      const a2 = hp + (b2 << 4);
-      v128.store(a2, f64x2.add(v128.load(a2, 8192), v), 8192);
-      const k2 = cp + (b2 << 2);
-      store<i32>(k2, load<i32>(k2, 2048) + 1, 2048);
-      const b3 = <usize> load<u8>(c0 + 3 * stride + row);
-      const a3 = hp + (b3 << 4);
-      v128.store(a3, f64x2.add(v128.load(a3, 12288), v), 12288);
-      const k3 = cp + (b3 << 2);
-      store<i32>(k3, load<i32>(k3, 3072) + 1, 3072);
-      const b4 = <usize> load<u8>(c0 + 4 * stride + row);
-      const a4 = hp + (b4 << 4);
-      v128.store(a4, f64x2.add(v128.load(a4, 16384), v), 16384);
-      const k4 = cp + (b4 << 2);
-      store<i32>(k4, load<i32>(k4, 4096) + 1, 4096);
-      const b5 = <usize> load<u8>(c0 + 5 * stride + row);
-      const a5 = hp + (b5 << 4);
-      v128.store(a5, f64x2.add(v128.load(a5, 20480), v), 20480);
-      const k5 = cp + (b5 << 2);
-      store<i32>(k5, load<i32>(k5, 5120) + 1, 5120);
-      const b6 = <usize> load<u8>(c0 + 6 * stride + row);
-      const a6 = hp + (b6 << 4);
-      v128.store(a6, f64x2.add(v128.load(a6, 24576), v), 24576);
-      const k6 = cp + (b6 << 2);
-      store<i32>(k6, load<i32>(k6, 6144) + 1, 6144);
-      const b7 = <usize> load<u8>(c0 + 7 * stride + row);
-      const a7 = hp + (b7 << 4);
-      v128.store(a7, f64x2.add(v128.load(a7, 28672), v), 28672);
-      const k7 = cp + (b7 << 2);
-      store<i32>(k7, load<i32>(k7, 7168) + 1, 7168);
-    }
-  }
-  for (; f + 4 <= nf; f += 4) {
-    const c0 = xb + <usize> f * stride;
-    const hp = hist + (<usize> f << 12);
-    const cp = cnt + (<usize> f << 10);
-    for (let i: usize = 0; i < m; i++) {
-      const row = <usize> load<u32>(rows + (i << 2));
-      const v = f64x2.promote_low_f32x4(v128.load64_zero(ordered + (i << 3)));
-      const b0 = <usize> load<u8>(c0 + row);
-      const b1 = <usize> load<u8>(c0 + stride + row);
-      const b2 = <usize> load<u8>(c0 + 2 * stride + row);
-      const b3 = <usize> load<u8>(c0 + 3 * stride + row);
-      const a0 = hp + (b0 << 4);
-      const a1 = hp + (b1 << 4);
-      const a2 = hp + (b2 << 4);
-      const a3 = hp + (b3 << 4);
-      v128.store(a0, f64x2.add(v128.load(a0), v));
-      v128.store(a1, f64x2.add(v128.load(a1, 4096), v), 4096);
-      v128.store(a2, f64x2.add(v128.load(a2, 8192), v), 8192);
-      v128.store(a3, f64x2.add(v128.load(a3, 12288), v), 12288);
-      const k0 = cp + (b0 << 2);
-      const k1 = cp + (b1 << 2);
-      const k2 = cp + (b2 << 2);
-      const k3 = cp + (b3 << 2);
-      store<i32>(k0, load<i32>(k0) + 1);
-      store<i32>(k1, load<i32>(k1, 1024) + 1, 1024);
-      store<i32>(k2, load<i32>(k2, 2048) + 1, 2048);
-      store<i32>(k3, load<i32>(k3, 3072) + 1, 3072);
+      // Feature f + j: bin b of row `row`; its sums at hp + j * 4096 + b * 16, its count at
+      // cp + j * 1024 + b * 4 (the constant parts as the loads' and stores' immediate offsets).
+      const b0 = <usize> load<u8>(c + row);
+      v128.store(hp + (b0 << 4), f64x2.add(v128.load(hp + (b0 << 4), 0), v), 0);
+      store<i32>(cp + (b0 << 2), load<i32>(cp + (b0 << 2), 0) + 1, 0);
+      const b1 = <usize> load<u8>(c + s + row);
+      v128.store(hp + (b1 << 4), f64x2.add(v128.load(hp + (b1 << 4), 4096), v), 4096);
+      store<i32>(cp + (b1 << 2), load<i32>(cp + (b1 << 2), 1024) + 1, 1024);
+      const b2 = <usize> load<u8>(c + 2 * s + row);
+      v128.store(hp + (b2 << 4), f64x2.add(v128.load(hp + (b2 << 4), 8192), v), 8192);
+      store<i32>(cp + (b2 << 2), load<i32>(cp + (b2 << 2), 2048) + 1, 2048);
+      const b3 = <usize> load<u8>(c + 3 * s + row);
+      v128.store(hp + (b3 << 4), f64x2.add(v128.load(hp + (b3 << 4), 12288), v), 12288);
+      store<i32>(cp + (b3 << 2), load<i32>(cp + (b3 << 2), 3072) + 1, 3072);
+      const b4 = <usize> load<u8>(c + 4 * s + row);
+      v128.store(hp + (b4 << 4), f64x2.add(v128.load(hp + (b4 << 4), 16384), v), 16384);
+      store<i32>(cp + (b4 << 2), load<i32>(cp + (b4 << 2), 4096) + 1, 4096);
+      const b5 = <usize> load<u8>(c + 5 * s + row);
+      v128.store(hp + (b5 << 4), f64x2.add(v128.load(hp + (b5 << 4), 20480), v), 20480);
+      store<i32>(cp + (b5 << 2), load<i32>(cp + (b5 << 2), 5120) + 1, 5120);
+      const b6 = <usize> load<u8>(c + 6 * s + row);
+      v128.store(hp + (b6 << 4), f64x2.add(v128.load(hp + (b6 << 4), 24576), v), 24576);
+      store<i32>(cp + (b6 << 2), load<i32>(cp + (b6 << 2), 6144) + 1, 6144);
+      const b7 = <usize> load<u8>(c + 7 * s + row);
+      v128.store(hp + (b7 << 4), f64x2.add(v128.load(hp + (b7 << 4), 28672), v), 28672);
+      store<i32>(cp + (b7 << 2), load<i32>(cp + (b7 << 2), 7168) + 1, 7168);
     }
   }
   for (; f < nf; f++) {
-    const c0 = xb + <usize> f * stride;
+    const c = xb + <usize> f * s;
     const hp = hist + (<usize> f << 12);
     const cp = cnt + (<usize> f << 10);
     for (let i: usize = 0; i < m; i++) {
-      const b = <usize> load<u8>(c0 + <usize> load<u32>(rows + (i << 2)));
-      const a = hp + (b << 4);
-      v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v128.load64_zero(ordered + (i << 3)))));
-      const k = cp + (b << 2);
-      store<i32>(k, load<i32>(k) + 1);
+      const b = <usize> load<u8>(c + <usize> load<u32>(rows + (i << 2)));
+      const v = f64x2.promote_low_f32x4(v128.load64_zero(ordered + (i << 3)));
+      v128.store(hp + (b << 4), f64x2.add(v128.load(hp + (b << 4)), v));
+      store<i32>(cp + (b << 2), load<i32>(cp + (b << 2)) + 1);
     }
   }
 }
