@@ -3,7 +3,8 @@
  * own process so its peak RSS is its own, and compares CSV parsers.
  *
  * Flags: `--sizes 2000,20000,100000` (users), `--days 120`, `--dir bench-data`,
- * `--keep` (keep the generated data), `--json FILE` (also write the figures).
+ * `--keep` (keep the generated data), `--json FILE` (also write the figures),
+ * `--models-max-users 20000` (largest size at which the models are compared with scikit-learn).
  *
  * @module
  */
@@ -12,7 +13,8 @@ import { parseArgs } from "node:util";
 import Papa from "papaparse";
 import { CsvParser } from "../pipeline/csv.ts";
 import { benchKernels } from "../wasm/bench.ts";
-import { READ_CHUNK } from "./io.ts";
+import { benchModels, formatModelBench } from "./bench_models.ts";
+import { READ_CHUNK, readArrowTable } from "./io.ts";
 
 /** One measured step. */
 export interface BenchRow {
@@ -142,6 +144,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       days: { type: "string", default: "120" },
       dir: { type: "string", default: "bench-data" },
       keep: { type: "boolean", default: false },
+      "models-max-users": { type: "string", default: "20000" },
       json: { type: "string" },
     },
   });
@@ -153,7 +156,9 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     const cfg = await Deno.makeTempFile({ suffix: ".yaml" });
     await Deno.writeTextFile(
       cfg,
-      `paths:\n  raw: ${raw}\n  processed: ${processed}\n  reports: ${reports}\n  features: ${base}/features\n`,
+      `paths:\n  raw: ${raw}\n  processed: ${processed}\n  reports: ${reports}\n  features: ${base}/features\n` +
+        `  predictions: ${base}/predictions\n  models: ${base}/models\n  metrics: ${base}/metrics\n` +
+        `  registry: ${base}/registry\n`,
     );
     const env = { CHURN_MLOPS_CONFIG: cfg };
     const g = await runStep(["generate", "--n-users", String(n), "--days", values.days!], env);
@@ -187,7 +192,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       csv_bytes: csvBytes,
     });
     const gridRows = JSON.parse(await Deno.readTextFile(`${processed}/prepare_summary.json`)).user_daily.rows;
-    for (const step of ["features", "labels", "training-set"]) {
+    for (const step of ["features", "labels", "training-set", "train", "train:candidate", "promote", "score"]) {
       const r = await runStep([step], env);
       rows.push({
         users: n,
@@ -213,6 +218,11 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       for (const [name, r] of Object.entries(await compareCsvParsers(`${raw}/events.csv`))) {
         console.log(`  ${name.padEnd(48)} ${r.mb_per_s.toFixed(0).padStart(6)} MB/s  (${r.rows} rows)`);
       }
+    }
+    if (n <= Number(values["models-max-users"])) {
+      console.log(`\nModels at ${n} users (same split and matrices for ours and scikit-learn's):`);
+      const training = await readArrowTable(`${base}/features/training_dataset.arrow`);
+      console.log(formatModelBench(await benchModels(training, { gapDays: 30, typescript: n <= 20000 })).join("\n"));
     }
     await Deno.remove(cfg);
     if (!values.keep) await Deno.remove(base, { recursive: true });
