@@ -79,7 +79,7 @@ async function sklearnAvailable(): Promise<boolean> {
  */
 export async function benchModels(
   training: Table,
-  options: { gapDays: number; testSize?: number; typescript?: boolean },
+  options: { gapDays: number; testSize?: number; typescript?: boolean; keepDir?: string },
 ): Promise<ModelBench> {
   const split = timeSplit(getColumn(training, "as_of_date", "date").data, {
     testSize: options.testSize ?? 0.2,
@@ -110,7 +110,8 @@ export async function benchModels(
     const p = predictLogistic(xsTest, f);
     lrTs = { fit_s: s, pr_auc: averagePrecision(yTest, p), roc_auc: rocAuc(yTest, p), iterations: f.iterations };
   }
-  const dir = await Deno.makeTempDir({ prefix: "churn_bench_models_" });
+  const dir = options.keepDir ?? await Deno.makeTempDir({ prefix: "churn_bench_models_" });
+  await Deno.mkdir(dir, { recursive: true });
   try {
     const python = await sklearnAvailable();
     const write = (name: string, a: Float64Array | Uint8Array) =>
@@ -158,7 +159,7 @@ export async function benchModels(
       sklearn,
     };
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    if (!options.keepDir) await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -183,6 +184,7 @@ export function formatModelBench(b: ModelBench): string[] {
 if (import.meta.main) {
   const { readArrowTable } = await import("./io.ts");
   const path = Deno.args[0] ?? "data/features/training_dataset.arrow";
-  const b = await benchModels(await readArrowTable(path), { gapDays: 30, typescript: true });
+  // A second argument keeps the matrices there (x*_train/x*_test float64 row-major, y_* uint8) for inspection.
+  const b = await benchModels(await readArrowTable(path), { gapDays: 30, typescript: true, keepDir: Deno.args[1] });
   console.log(formatModelBench(b).join("\n"));
 }

@@ -764,8 +764,8 @@ function checkWeights(w: Float64Array | undefined, n: number): Float64Array | nu
 // ---------------------------------------------------------------------------------------------
 // Randomness, validation split, binning thresholds
 
-/** A seeded PRNG (xoshiro128**, seeded by splitmix32) returning integers in [0, k). */
-export class HgbRng {
+/** A seeded PRNG (xoshiro128**, seeded by splitmix32). */
+class HgbRng {
   #s = new Uint32Array(4);
   /** Seeds the generator. */
   constructor(seed: number) {
@@ -803,7 +803,7 @@ function rotl(x: number, k: number): number {
 }
 
 /** Shuffles `a` in place (Fisher-Yates); only its first `k` entries when given (a uniform sample of k). */
-function shuffle(a: Int32Array, rng: HgbRng, k = a.length): void {
+function shuffle(a: Int32Array, { rng, k = a.length }: { rng: HgbRng; k?: number }): void {
   for (let i = 0; i < Math.min(k, a.length - 1); i++) {
     const j = i + rng.below(a.length - i);
     const t = a[i];
@@ -817,7 +817,7 @@ function shuffle(a: Int32Array, rng: HgbRng, k = a.length): void {
  * proportion (largest remainder), rows drawn at random within each class. Returns both row lists
  * ascending.
  */
-export function stratifiedSplit(y: Uint8Array, options: { fraction: number; rng: HgbRng }): [Int32Array, Int32Array] {
+function stratifiedSplit(y: Uint8Array, options: { fraction: number; rng: HgbRng }): [Int32Array, Int32Array] {
   const n = y.length;
   const nVal = Math.ceil(options.fraction * n), nTrain = n - nVal;
   const byClass: Int32Array[] = [0, 1].map((c) => {
@@ -849,7 +849,7 @@ export function stratifiedSplit(y: Uint8Array, options: { fraction: number; rng:
   let t = 0, v = 0;
   for (let c = 0; c < 2; c++) {
     const rows = byClass[c];
-    shuffle(rows, options.rng);
+    shuffle(rows, { rng: options.rng });
     train.set(rows.subarray(0, take[c]), t);
     val.set(rows.subarray(take[c]), v);
     t += take[c];
@@ -879,7 +879,7 @@ function sortedThresholds(values: Float64Array, maxBins: number): number[] {
     let prev = values[0];
     for (let i = 1; i < n; i++) {
       if (values[i] !== prev) {
-        out.push(finite(prev, values[i], (prev + values[i]) * 0.5));
+        out.push(finite((prev + values[i]) * 0.5, [prev, values[i]]));
         prev = values[i];
       }
     }
@@ -890,10 +890,10 @@ function sortedThresholds(values: Float64Array, maxBins: number): number[] {
       const virtual = (n - 1) * q;
       const lo = Math.floor(virtual);
       if (lo === Math.ceil(virtual)) {
-        out.push(finite(values[lo], values[lo], values[lo]));
+        out.push(finite(values[lo], [values[lo], values[lo]]));
       } else {
         const a = values[lo], b = values[lo + 1];
-        out.push(finite(a, b, b - (b - a) * 0.5));
+        out.push(finite(b - (b - a) * 0.5, [a, b]));
       }
     }
   }
@@ -901,12 +901,12 @@ function sortedThresholds(values: Float64Array, maxBins: number): number[] {
 }
 
 /**
- * A threshold `t` between sorted values a <= b, kept in [-1e300, 1e300]: scikit-learn clips at
+ * A threshold `t` between sorted values [a, b], kept in [-1e300, 1e300]: scikit-learn clips at
  * +1e300 (an infinite threshold means "split on missing values"); the clip at -1e300 and the
  * repair of NaN (numpy's answer next to an infinity: the infinity, or 0 between -inf and +inf)
  * keep thresholds finite and JSON-safe. Finite data never needs either.
  */
-function finite(a: number, b: number, t: number): number {
+function finite(t: number, [a, b]: [number, number]): number {
   if (Number.isNaN(t)) t = a === b ? a : a === -Infinity && b === Infinity ? 0 : b === Infinity ? b : a;
   return Math.min(ALMOST_INF, Math.max(-ALMOST_INF, t));
 }
@@ -969,13 +969,9 @@ function growTree({ kernels, params, hasMissing, nTrain }: GrowContext): { root:
   const takeSlot = (): number => free.pop() ?? nextSlot++;
   const leaves: GrowNode[] = [];
   const splittable: GrowNode[] = [];
-  const node = (depth: number, start: number, count: number, g: number, h: number, value: number): GrowNode => ({
-    depth,
-    start,
-    count,
-    sumG: g,
-    sumH: h,
-    value,
+  type Stats = Pick<GrowNode, "depth" | "start" | "count" | "sumG" | "sumH" | "value">;
+  const node = (stats: Stats): GrowNode => ({
+    ...stats,
     slot: -1,
     split: null,
     missingLeft: false,
@@ -998,7 +994,7 @@ function growTree({ kernels, params, hasMissing, nTrain }: GrowContext): { root:
     else splittable.push(n);
   };
 
-  const root = node(0, 0, nTrain, sumG, sumH, 0);
+  const root = node({ depth: 0, start: 0, count: nTrain, sumG, sumH, value: 0 });
   if (nTrain < 2 * minLeaf || sumH < MIN_HESSIAN) {
     finalize(root);
     return { root, leaves };
@@ -1018,15 +1014,22 @@ function growTree({ kernels, params, hasMissing, nTrain }: GrowContext): { root:
     }
     const depth = parent.depth + 1;
     const nLeafNodes = leaves.length + splittable.length + 2;
-    const left = node(depth, parent.start, nLeft, s.sumGradientLeft, s.sumHessianLeft, s.valueLeft);
-    const right = node(
+    const left = node({
       depth,
-      parent.start + nLeft,
-      parent.count - nLeft,
-      s.sumGradientRight,
-      s.sumHessianRight,
-      s.valueRight,
-    );
+      start: parent.start,
+      count: nLeft,
+      sumG: s.sumGradientLeft,
+      sumH: s.sumHessianLeft,
+      value: s.valueLeft,
+    });
+    const right = node({
+      depth,
+      start: parent.start + nLeft,
+      count: parent.count - nLeft,
+      sumG: s.sumGradientRight,
+      sumH: s.sumHessianRight,
+      value: s.valueRight,
+    });
     parent.left = left;
     parent.right = right;
     // Without missing values in training, missing values go to the child with more rows.
@@ -1175,7 +1178,7 @@ export function fitHgb(columns: readonly Float64Array[], y: HgbLabels, options: 
   let binRows = train;
   if (nt > BINNING_SUBSAMPLE) {
     binRows = train.slice();
-    shuffle(binRows, rng, BINNING_SUBSAMPLE);
+    shuffle(binRows, { rng, k: BINNING_SUBSAMPLE });
     binRows = binRows.slice(0, BINNING_SUBSAMPLE);
   }
   const thresholds = allThresholds(columns, binRows, params.maxBins);

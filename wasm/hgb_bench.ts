@@ -4,7 +4,7 @@
  * matrix (NaN in some columns, about 12% positives, a nonlinear signal) at several sizes. For each
  * size: our fit and predict times, n_iter and held-out PR-AUC; scikit-learn's fit time, n_iter and
  * PR-AUC (its fit timed inside a `/usr/bin/python3` subprocess reading the same matrix from a raw
- * float64 temp file, so its times exclude the transfer).
+ * float64 temp file, so its times exclude the transfer), with all cores and with one thread.
  *
  * `deno run -A wasm/hgb_bench.ts [rows ...]` prints the figures as JSON (default sizes 144,000 and
  * 7,200,000 rows × 55 features).
@@ -16,6 +16,8 @@ import { fitHgb, type HgbOptions, predictHgb } from "./hgb.ts";
 
 /** One implementation's figures at one size. */
 export interface HgbImplFigures {
+  /** OpenMP threads of a scikit-learn run ("default": all cores); "wasm" for ours (one thread). */
+  threads: number | "default" | "wasm";
   /** Fit time in milliseconds. */
   fit_ms: number;
   /** Predict time on the held-out rows in milliseconds. */
@@ -38,12 +40,14 @@ export interface HgbSizeFigures {
   positive_rate: number;
   /** This module's fit (Wasm kernels). */
   ours: HgbImplFigures;
-  /** scikit-learn's fit, or null when skipped or unavailable. */
-  sklearn: HgbImplFigures | null;
+  /** scikit-learn's fits, one per thread setting (empty when skipped or failed). */
+  sklearn: HgbImplFigures[];
   /** Why scikit-learn was not run or failed, else null. */
   sklearn_error: string | null;
-  /** ours.fit_ms / sklearn.fit_ms (below 1: faster than scikit-learn), or null. */
+  /** ours.fit_ms / the fastest scikit-learn fit_ms (below 1: faster than scikit-learn), or null. */
   fit_time_ratio: number | null;
+  /** The 1-minute load average when the size started (the machine may be shared). */
+  load_average: number;
 }
 
 /** The benchmark's figures. */
@@ -64,6 +68,11 @@ export interface HgbBenchOptions {
   holdoutFraction?: number;
   /** Python with scikit-learn, or null to skip scikit-learn (default "/usr/bin/python3"). */
   python?: string | null;
+  /**
+   * OpenMP thread settings to run scikit-learn with (default ["default", 1]: all cores, then one;
+   * on a busy machine OpenMP's spinning threads can make "default" much slower than 1).
+   */
+  sklearnThreads?: (number | "default")[];
   /** Early stopping (default "auto", as the project's model). */
   earlyStopping?: "auto" | boolean;
   /** Iterations at most (default 250). */
@@ -187,9 +196,8 @@ async function writeColumns(path: string, columns: Float64Array[]): Promise<void
 
 /** Runs scikit-learn on the same data in a subprocess; returns its figures. */
 async function runSklearn(
-  python: string,
   data: { train: Float64Array[]; y: Uint8Array; holdout: Float64Array[]; yh: Uint8Array },
-  args: { lr: number; depth: number; iters: number; es: "auto" | boolean },
+  args: { python: string; lr: number; depth: number; iters: number; es: "auto" | boolean; threads: number | "default" },
 ): Promise<HgbImplFigures> {
   const dir = await Deno.makeTempDir({ prefix: "hgb-bench-" });
   try {
@@ -198,7 +206,8 @@ async function runSklearn(
     await writeColumns(`${dir}/xh.f64`, data.holdout);
     await Deno.writeFile(`${dir}/yh.u8`, data.yh);
     const n = data.y.length, m = data.yh.length, nf = data.train.length;
-    const out = await new Deno.Command(python, {
+    const env: Record<string, string> = args.threads === "default" ? {} : { OMP_NUM_THREADS: `${args.threads}` };
+    const out = await new Deno.Command(args.python, {
       args: [
         "-c",
         SKLEARN_SCRIPT,
@@ -211,12 +220,13 @@ async function runSklearn(
         `${args.iters}`,
         `${args.es}`,
       ],
+      env,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(out.stdout).trim();
     if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" "));
-    return JSON.parse(text.split("\n").at(-1)!) as HgbImplFigures;
+    return { threads: args.threads, ...JSON.parse(text.split("\n").at(-1)!) } as HgbImplFigures;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -239,23 +249,35 @@ export async function benchHgb(options: HgbBenchOptions = {}): Promise<HgbBenchF
     const { columns: train, y } = syntheticChurn(rows, { features, seed: rows });
     const { columns: holdout, y: yh } = syntheticChurn(holdoutRows, { features, seed: rows + 1 });
     const fitOptions: HgbOptions = { learningRate: 0.08, maxDepth: 6, maxIter, earlyStopping: es };
+    const loadAverage = Deno.loadavg()[0];
     let t = performance.now();
     const model = fitHgb(train, y, fitOptions);
     const fitMs = performance.now() - t;
     t = performance.now();
     const p = predictHgb(model, holdout);
     const predictMs = performance.now() - t;
-    const ours = { fit_ms: fitMs, predict_ms: predictMs, n_iter: model.nIter, pr_auc: averagePrecision(yh, p) };
-    let sklearn: HgbImplFigures | null = null, error: string | null = python === null ? "skipped" : null;
+    const ours: HgbImplFigures = {
+      threads: "wasm",
+      fit_ms: fitMs,
+      predict_ms: predictMs,
+      n_iter: model.nIter,
+      pr_auc: averagePrecision(yh, p),
+    };
+    const sklearn: HgbImplFigures[] = [];
+    let error: string | null = python === null ? "skipped" : null;
     if (python !== null) {
-      try {
-        sklearn = await runSklearn(python, { train, y, holdout, yh }, { lr: 0.08, depth: 6, iters: maxIter, es });
-      } catch (e) {
-        error = e instanceof Error ? e.message : String(e);
+      for (const threads of options.sklearnThreads ?? ["default", 1]) {
+        try {
+          const args = { python, lr: 0.08, depth: 6, iters: maxIter, es, threads };
+          sklearn.push(await runSklearn({ train, y, holdout, yh }, args));
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
       }
     }
     let positives = 0;
     for (const v of y) positives += v;
+    const fastest = sklearn.length > 0 ? Math.min(...sklearn.map((r) => r.fit_ms)) : null;
     sizes.push({
       rows,
       features,
@@ -264,7 +286,8 @@ export async function benchHgb(options: HgbBenchOptions = {}): Promise<HgbBenchF
       ours,
       sklearn,
       sklearn_error: error,
-      fit_time_ratio: sklearn ? fitMs / sklearn.fit_ms : null,
+      fit_time_ratio: fastest === null ? null : fitMs / fastest,
+      load_average: loadAverage,
     });
   }
   return { params, sizes };

@@ -17,6 +17,7 @@ import {
   modelTree,
   predictHgbReference,
 } from "../../wasm/hgb_reference.ts";
+import { averagePrecision as benchAveragePrecision, benchHgb, syntheticChurn } from "../../wasm/hgb_bench.ts";
 import { prng, randInt } from "./grid.ts";
 
 const FIXTURE = new URL("../fixtures/hgb/", import.meta.url);
@@ -582,7 +583,9 @@ Deno.test("on the churn-like fixture the model matches scikit-learn's HistGradie
   const ref = expected.early_stopping_auto;
   assert.ok(Math.abs(pr - ref.pr_auc) <= 0.01, `PR-AUC ${pr} vs scikit-learn ${ref.pr_auc}`);
   assert.ok(Math.abs(roc - ref.roc_auc) <= 0.005, `ROC-AUC ${roc} vs scikit-learn ${ref.roc_auc}`);
+  // The metrics of these tests reproduce scikit-learn's on the same probabilities.
   assert.ok(Math.abs(averagePrecision(yTest, p) - sk.pr_auc) < 1e-9);
+  assert.ok(Math.abs(rocAuc(yTest, p) - sk.roc_auc) < 1e-9);
 });
 
 Deno.test("model trees can be read back as kernel trees", () => {
@@ -592,4 +595,46 @@ Deno.test("model trees can be read back as kernel trees", () => {
   const tree = modelTree(model, 1);
   assert.equal(tree.feature.length, model.trees.starts[2] - model.trees.starts[1]);
   assert.equal(tree.left[0], 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark helpers
+
+Deno.test("syntheticChurn() is seeded and churn-like: missing values, both classes, a learnable signal", () => {
+  const a = syntheticChurn(5000, { features: 20, seed: 3 });
+  const b = syntheticChurn(5000, { features: 20, seed: 3 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(syntheticChurn(5000, { features: 20, seed: 4 }).y, a.y);
+  assert.equal(a.columns.length, 20);
+  const rate = a.y.reduce((s, v) => s + v, 0) / 5000;
+  assert.ok(rate > 0.05 && rate < 0.4, `positive rate ${rate}`);
+  assert.ok(a.columns[4].some(Number.isNaN) && a.columns[5].some(Number.isNaN));
+  assert.throws(() => syntheticChurn(10, { features: 5, seed: 1 }), { name: "RangeError", message: /features/ });
+});
+
+Deno.test("benchHgb() without scikit-learn times our fit and scores the held-out rows", async () => {
+  const figures = await benchHgb({ rows: [4000], features: 14, python: null, maxIter: 20 });
+  assert.equal(figures.sizes.length, 1);
+  const size = figures.sizes[0];
+  assert.equal(size.rows, 4000);
+  assert.equal(size.holdout_rows, 1000);
+  assert.equal(size.ours.n_iter, 20, "4,000 rows: early stopping is off");
+  assert.ok(size.ours.fit_ms > 0 && size.ours.predict_ms > 0);
+  assert.ok(size.ours.pr_auc > 0.3 && size.ours.pr_auc <= 1, `PR-AUC ${size.ours.pr_auc}`);
+  assert.deepEqual(size.sklearn, []);
+  assert.equal(size.sklearn_error, "skipped");
+  assert.equal(size.fit_time_ratio, null);
+});
+
+Deno.test("the benchmark's average precision agrees with the step-wise definition, ties included", () => {
+  const rand = prng(1400);
+  const y = Uint8Array.from({ length: 500 }, () => (rand() < 0.3 ? 1 : 0));
+  const score = Float64Array.from({ length: 500 }, (_, i) => Math.round((rand() + y[i] * 0.3) * 20) / 20);
+  assert.equal(benchAveragePrecision(y, score), averagePrecision(y, score));
+  assert.equal(benchAveragePrecision(Uint8Array.of(1, 0, 1, 0), Float64Array.of(0.9, 0.8, 0.7, 0.1)), (1 + 2 / 3) / 2);
+  // Tied scores form one step: recall 1/2 at precision 1/2, then recall 1 at precision 2/3.
+  assert.equal(
+    benchAveragePrecision(Uint8Array.of(1, 0, 1), Float64Array.of(0.5, 0.5, 0.1)),
+    0.5 * 0.5 + 0.5 * (2 / 3),
+  );
 });
