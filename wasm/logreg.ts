@@ -14,6 +14,7 @@
  * @module
  */
 
+import { WasmArena } from "./arena.ts";
 import * as lr from "./logreg.wasm";
 import {
   checkFit,
@@ -44,56 +45,15 @@ export {
   TrainingError,
 } from "./logreg_reference.ts";
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-const memory: WebAssembly.Memory = lr.memory;
-const base: number = lr.heap_base();
+const arena = new WasmArena(lr.memory, lr.heap_base());
 const SUB_BLOCK: number = lr.sub_block_rows();
 
 /** Bytes of features per block streamed through Wasm memory (whole rows, at least one sub-block). */
 export const BLOCK_BYTES = 1 << 19;
 
-let buffer: ArrayBufferLike = memory.buffer;
-let heapF64 = new Float64Array(buffer);
-let heapU8 = new Uint8Array(buffer);
-
-/** Makes the arena at least `bytes` long and returns with fresh views over the whole memory. */
-function reserve(bytes: number): void {
-  const need = base + bytes;
-  const have = memory.buffer.byteLength;
-  if (need > have) {
-    const needPages = Math.ceil(need / PAGE);
-    if (needPages > MAX_PAGES) {
-      throw new RangeError(`The rows need ${Math.ceil(bytes / 2 ** 20)} MiB of Wasm memory, more than 4 GiB`);
-    }
-    const target = Math.min(MAX_PAGES, Math.max(needPages, Math.ceil(needPages * 1.125)));
-    memory.grow(target - have / PAGE);
-  }
-  if (memory.buffer !== buffer) {
-    buffer = memory.buffer;
-    heapF64 = new Float64Array(buffer);
-    heapU8 = new Uint8Array(buffer);
-  }
-}
-
-/** Byte offsets handed out from the start of the arena, 16-byte aligned. */
-class Layout {
-  #end = 0;
-  /** Reserves `bytes` and returns the absolute byte offset of the region. */
-  take(bytes: number): number {
-    const at = Math.ceil(this.#end / 16) * 16;
-    this.#end = at + bytes;
-    return base + at;
-  }
-  /** Bytes laid out so far. */
-  get size(): number {
-    return this.#end;
-  }
-}
-
 /** Current size of the logistic regression kernel's linear memory in bytes (grows, never shrinks). */
 export function logregMemoryBytes(): number {
-  return memory.buffer.byteLength;
+  return arena.bytes;
 }
 
 /** Rows per block for rows of `d` features: whole sub-blocks of about `BLOCK_BYTES`. */
@@ -129,7 +89,7 @@ export function lossSums(
   const hessian = options.hessian ?? false;
   const rows = blockRows(d);
   const slots = lr.acc_slots(d), hb = lr.acc_hb(d);
-  const layout = new Layout();
+  const layout = arena.layout();
   const xp = layout.take(rows * d * 8);
   const yp = layout.take(rows);
   const sp = s === null ? 0 : layout.take(rows * 8);
@@ -137,41 +97,41 @@ export function lossSums(
   const ap = layout.take(slots * 8);
   const hp = hessian ? layout.take(d * d * 8) : 0;
   const scratch = layout.take(Number(lr.scratch_bytes(d)));
-  reserve(layout.size);
-  heapF64.set(theta, tp >>> 3);
+  arena.reserve(layout.size);
+  arena.f64.set(theta, tp >>> 3);
   const a = ap >>> 3;
-  heapF64.fill(0, a, a + slots);
-  heapF64[a + 1] = Infinity;
-  heapF64[a + 2] = -Infinity;
-  if (hessian) heapF64.fill(0, hp >>> 3, (hp >>> 3) + d * d);
+  arena.f64.fill(0, a, a + slots);
+  arena.f64[a + 1] = Infinity;
+  arena.f64[a + 2] = -Infinity;
+  if (hessian) arena.f64.fill(0, hp >>> 3, (hp >>> 3) + d * d);
 
   let firstNonFinite = -1;
   for (let r0 = 0; r0 < n; r0 += rows) {
     const r1 = Math.min(n, r0 + rows);
-    heapF64.set(x.subarray(r0 * d, r1 * d), xp >>> 3);
-    heapU8.set(y.subarray(r0, r1), yp);
-    if (s !== null) heapF64.set(s.subarray(r0, r1), sp >>> 3);
+    arena.f64.set(x.subarray(r0 * d, r1 * d), xp >>> 3);
+    arena.u8.set(y.subarray(r0, r1), yp);
+    if (s !== null) arena.f64.set(s.subarray(r0, r1), sp >>> 3);
     const bad = lr.objective(xp, yp, sp, r1 - r0, d, tp, hessian ? 1 : 0, ap, hp, scratch);
     if (bad >= 0 && firstNonFinite < 0) firstNonFinite = r0 + bad;
   }
 
-  const gradient = heapF64.slice(a + 4, a + 4 + p);
+  const gradient = arena.f64.slice(a + 4, a + 4 + p);
   let h: Float64Array | null = null;
   if (hessian) {
     h = new Float64Array(p * p);
     const hv = hp >>> 3;
     for (let j = 0; j < d; j++) {
-      for (let k = j; k < d; k++) h[j * p + k] = h[k * p + j] = heapF64[hv + j * d + k];
-      h[j * p + d] = h[d * p + j] = heapF64[a + hb + j];
+      for (let k = j; k < d; k++) h[j * p + k] = h[k * p + j] = arena.f64[hv + j * d + k];
+      h[j * p + d] = h[d * p + j] = arena.f64[a + hb + j];
     }
-    h[d * p + d] = heapF64[a + 3];
+    h[d * p + d] = arena.f64[a + 3];
   }
   return {
-    loss: heapF64[a],
+    loss: arena.f64[a],
     gradient,
     hessian: h,
-    minPositive: heapF64[a + 1],
-    maxNegative: heapF64[a + 2],
+    minPositive: arena.f64[a + 1],
+    maxNegative: arena.f64[a + 2],
     firstNonFinite,
   };
 }
@@ -205,19 +165,19 @@ export function predictLogistic(x: Float64Array, model: LogisticModel, options: 
   const { n, out } = checkPredict(x, model, options);
   const d = model.coef.length;
   const rows = blockRows(d);
-  const layout = new Layout();
+  const layout = arena.layout();
   const xp = layout.take(rows * d * 8);
   const tp = layout.take((d + 1) * 8);
   const op = layout.take(rows * 8);
-  reserve(layout.size);
-  heapF64.set(model.coef, tp >>> 3);
-  heapF64[(tp >>> 3) + d] = model.intercept;
+  arena.reserve(layout.size);
+  arena.f64.set(model.coef, tp >>> 3);
+  arena.f64[(tp >>> 3) + d] = model.intercept;
   const o = op >>> 3;
   for (let r0 = 0; r0 < n; r0 += rows) {
     const r1 = Math.min(n, r0 + rows);
-    heapF64.set(x.subarray(r0 * d, r1 * d), xp >>> 3);
+    arena.f64.set(x.subarray(r0 * d, r1 * d), xp >>> 3);
     lr.predict(xp, r1 - r0, d, tp, op);
-    out.set(heapF64.subarray(o, o + r1 - r0), r0);
+    out.set(arena.f64.subarray(o, o + r1 - r0), r0);
   }
   return out;
 }

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { WasmArena } from "./arena.ts";
 import * as core from "./core.wasm";
 import {
   checkLabels,
@@ -38,57 +39,11 @@ export type {
   RollingOutput,
 } from "./shapes.ts";
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-const memory: WebAssembly.Memory = core.memory;
-const base: number = core.heap_base();
-
-let buffer: ArrayBufferLike = memory.buffer;
-let heapI32 = new Int32Array(buffer);
-let heapF64 = new Float64Array(buffer);
-let heapU8 = new Uint8Array(buffer);
-
-/** Makes the arena at least `bytes` long and returns with fresh views over the whole memory. */
-function reserve(bytes: number): void {
-  const need = base + bytes;
-  const have = memory.buffer.byteLength;
-  if (need > have) {
-    const needPages = Math.ceil(need / PAGE);
-    if (needPages > MAX_PAGES) {
-      throw new RangeError(
-        `The input needs ${Math.ceil(bytes / 2 ** 20)} MiB of Wasm memory, more than 4 GiB: pass fewer rows per call`,
-      );
-    }
-    const havePages = have / PAGE;
-    const target = Math.min(MAX_PAGES, Math.max(needPages, Math.ceil(needPages * 1.125)));
-    memory.grow(target - havePages);
-  }
-  if (memory.buffer !== buffer) {
-    buffer = memory.buffer;
-    heapI32 = new Int32Array(buffer);
-    heapF64 = new Float64Array(buffer);
-    heapU8 = new Uint8Array(buffer);
-  }
-}
-
-/** Byte offsets handed out from the start of the arena, 16-byte aligned. */
-class Layout {
-  #end = 0;
-  /** Reserves `bytes` and returns the absolute byte offset of the region. */
-  take(bytes: number): number {
-    const at = Math.ceil(this.#end / 16) * 16;
-    this.#end = at + bytes;
-    return base + at;
-  }
-  /** Bytes laid out so far. */
-  get size(): number {
-    return this.#end;
-  }
-}
+const arena = new WasmArena(core.memory, core.heap_base());
 
 /** Current size of the core's linear memory in bytes (grows, never shrinks). */
 export function wasmMemoryBytes(): number {
-  return memory.buffer.byteLength;
+  return arena.bytes;
 }
 
 /** An Int32 prefix region of `rows + 1` slots, or a double-double Float64 one. */
@@ -127,7 +82,7 @@ function blocks(groupStarts: Int32Array, users: number): { ends: number[]; cap: 
 /** Writes the group starts of users [u0, u1) rebased to the block's first row. */
 function writeGroups(groupStarts: Int32Array, { u0, u1, at }: { u0: number; u1: number; at: number }): void {
   const a = groupStarts[u0], o = at >>> 2;
-  for (let k = 0; k <= u1 - u0; k++) heapI32[o + k] = groupStarts[u0 + k] - a;
+  for (let k = 0; k <= u1 - u0; k++) arena.i32[o + k] = groupStarts[u0 + k] - a;
 }
 
 /**
@@ -173,7 +128,7 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
   // Lay out one block: group starts, one prefix region per distinct input array, the quiz
   // regions, days_since_signup and one scratch region reused by every output.
   const { ends, cap } = blocks(g, users);
-  const layout = new Layout();
+  const layout = arena.layout();
   const groups = layout.take((BLOCK_ROWS + 1) * 4);
   const regions = new Map<NumericColumn, Region>();
   const i32Of = new Map<NumericColumn, number>();
@@ -200,7 +155,7 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
   const quizCnt = layout.take((cap + 1) * 4);
   const dss = layout.take(cap * 4);
   const scratch = layout.take(cap * 8);
-  reserve(layout.size);
+  arena.reserve(layout.size);
   const sI32 = scratch >>> 2, sF64 = scratch >>> 3;
   // Windows longer than every user's history act like the whole history; clamping keeps the
   // kernels' Int32 index arithmetic in range.
@@ -215,20 +170,20 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
     // Copy in once, then prefix sums.
     for (const [column, region] of regions) {
       if (region.kind === "i32") {
-        heapI32.set(column.subarray(a, b), (region.p >>> 2) + 1);
+        arena.i32.set(column.subarray(a, b), (region.p >>> 2) + 1);
         core.prefix_i32(region.p, n);
       } else {
-        heapF64.set(column.subarray(a, b), (region.hi >>> 3) + 1);
+        arena.f64.set(column.subarray(a, b), (region.hi >>> 3) + 1);
         core.prefix_f64(region.hi, region.lo, n);
       }
     }
     for (const [column, p] of extra) {
-      heapI32.set(column.subarray(a, b), (p >>> 2) + 1);
+      arena.i32.set(column.subarray(a, b), (p >>> 2) + 1);
       core.prefix_i32(p, n);
     }
-    heapF64.set(input.quiz.subarray(a, b), (quizHi >>> 3) + 1);
+    arena.f64.set(input.quiz.subarray(a, b), (quizHi >>> 3) + 1);
     core.prefix_quiz(quizHi, quizLo, quizCnt, n);
-    heapI32.set(input.daysSinceSignup.subarray(a, b), dss >>> 2);
+    arena.i32.set(input.daysSinceSignup.subarray(a, b), dss >>> 2);
 
     // Every output through the scratch region, copied out at once.
     for (const name of names) {
@@ -237,21 +192,21 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
       for (let i = 0; i < clamped.length; i++) {
         if (region.kind === "i32") {
           core.window_i32(region.p, groups, nu, clamped[i], scratch);
-          dest[i].set(heapI32.subarray(sI32, sI32 + n), a);
+          dest[i].set(arena.i32.subarray(sI32, sI32 + n), a);
         } else {
           core.window_f64(region.hi, region.lo, groups, nu, clamped[i], scratch);
-          dest[i].set(heapF64.subarray(sF64, sF64 + n), a);
+          dest[i].set(arena.f64.subarray(sF64, sF64 + n), a);
         }
       }
     }
     for (let i = 0; i < clamped.length; i++) {
       core.window_mean(quizHi, quizLo, quizCnt, groups, nu, clamped[i], scratch);
-      quizMean[i].set(heapF64.subarray(sF64, sF64 + n), a);
+      quizMean[i].set(arena.f64.subarray(sF64, sF64 + n), a);
     }
     core.window_rate(pFail, pOk, groups, nu, rateW, scratch);
-    payFailRate.set(heapF64.subarray(sF64, sF64 + n), a);
+    payFailRate.set(arena.f64.subarray(sF64, sF64 + n), a);
     core.days_since_active(pAct, dss, groups, nu, scratch);
-    daysSinceLastActivity.set(heapI32.subarray(sI32, sI32 + n), a);
+    daysSinceLastActivity.set(arena.i32.subarray(sI32, sI32 + n), a);
     u0 = u1;
   }
   return { windows: [...windows], rateWindow, sums, quizMean, payFailRate, daysSinceLastActivity };
@@ -273,26 +228,26 @@ export function churnLabels(input: LabelInput, options: LabelOptions): LabelOutp
   const trailingActive: Int32Array = outArray(out?.trailingActive, rows, { ...i32, name: "trailingActive" });
 
   const { ends, cap } = blocks(g, users);
-  const layout = new Layout();
+  const layout = arena.layout();
   const groups = layout.take((BLOCK_ROWS + 1) * 4);
   const act = layout.take((cap + 1) * 4);
   const fut = layout.take(cap * 4);
   const trail = layout.take(cap * 4);
   const lab = layout.take(cap);
   const churn = layout.take(cap);
-  reserve(layout.size);
+  arena.reserve(layout.size);
   const wc = Math.min(w, cap + 1);
   let u0 = 0;
   for (const u1 of ends) {
     const a = g[u0], b = g[u1], n = b - a;
     writeGroups(g, { u0, u1, at: groups });
-    heapI32.set(input.active.subarray(a, b), (act >>> 2) + 1);
+    arena.i32.set(input.active.subarray(a, b), (act >>> 2) + 1);
     core.prefix_i32(act, n);
     core.labels(act, groups, u1 - u0, wc, fut, lab, churn, trail);
-    futureActiveDays.set(heapI32.subarray(fut >>> 2, (fut >>> 2) + n), a);
-    trailingActive.set(heapI32.subarray(trail >>> 2, (trail >>> 2) + n), a);
-    labelled.set(heapU8.subarray(lab, lab + n), a);
-    churnLabel.set(heapU8.subarray(churn, churn + n), a);
+    futureActiveDays.set(arena.i32.subarray(fut >>> 2, (fut >>> 2) + n), a);
+    trailingActive.set(arena.i32.subarray(trail >>> 2, (trail >>> 2) + n), a);
+    labelled.set(arena.u8.subarray(lab, lab + n), a);
+    churnLabel.set(arena.u8.subarray(churn, churn + n), a);
     u0 = u1;
   }
   return { windowDays: w, futureActiveDays, labelled, churnLabel, trailingActive };
