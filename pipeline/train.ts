@@ -18,6 +18,7 @@ import {
   toColumns,
   transformRows,
 } from "./preprocess.ts";
+import { buildProfile, type ReferenceProfile } from "./drift.ts";
 import { scoreQuantiles, scoreRows } from "./scoring.ts";
 import { getColumn, type Table } from "./table.ts";
 
@@ -55,6 +56,8 @@ export interface ModelArtifact {
   hgb?: HgbModel;
   /** Decision threshold used for the confusion matrix. */
   threshold: number;
+  /** The training distribution of every input, for the drift check (never rereads the training data). */
+  reference_profile?: ReferenceProfile;
   /** 101 quantiles of the test-split scores: the reference for risk percentiles. */
   score_quantiles?: number[];
   /** Feature windows and churn window the inputs were computed with. */
@@ -161,6 +164,7 @@ export function trainModel(training: Table, options: TrainOptions): { model: Mod
     input_mode: mode,
     threshold: options.threshold,
     features: options.features,
+    reference_profile: buildProfile(pre, training, { rows: split.train }),
   };
   let trainingInfo: MetricsDocument["training"];
   if (options.modelType === "baseline_logreg") {

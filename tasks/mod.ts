@@ -5,12 +5,15 @@
  */
 
 import { runTask, type Task } from "./cli.ts";
+import { demoDriftTask, driftTask } from "./drift.ts";
 import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { pipelineTask } from "./pipeline.ts";
 import { prepareTask } from "./prepare.ts";
 import { promoteTask, registryTask, rollbackTask } from "./registry_tasks.ts";
+import { driftRetrainTask, retrainTask } from "./retrain.ts";
 import { scoreTask } from "./score.ts";
+import { scoreProxyTask } from "./score_proxy.ts";
 import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 
@@ -30,10 +33,14 @@ export const TASKS: ReadonlyMap<string, Task> = new Map(
     promoteTask,
     rollbackTask,
     registryTask,
+    scoreTask,
+    scoreProxyTask,
+    driftTask,
+    demoDriftTask,
+    retrainTask,
+    driftRetrainTask,
     pipelineTask,
-  ].map((
-    t,
-  ) => [t.name, t]),
+  ].map((t) => [t.name, t]),
 );
 
 /** Returns the top-level help text. */

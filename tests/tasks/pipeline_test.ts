@@ -7,12 +7,12 @@ async function configIn(dir: string) {
   const path = `${dir}/config.yaml`;
   await Deno.writeTextFile(
     path,
-    `paths:\n  models: ${dir}/models\n  metrics: ${dir}/metrics\n  registry: ${dir}/registry\n  raw: ${dir}/raw\n  processed: ${dir}/processed\n  reports: ${dir}/reports\n  features: ${dir}/features\ngenerate:\n  n_users: 150\n  days: 150\n`,
+    `paths:\n  predictions: ${dir}/predictions\n  models: ${dir}/models\n  metrics: ${dir}/metrics\n  registry: ${dir}/registry\n  raw: ${dir}/raw\n  processed: ${dir}/processed\n  reports: ${dir}/reports\n  features: ${dir}/features\ngenerate:\n  n_users: 150\n  days: 150\n`,
   );
   return loadConfig({ env: "dev", file: path });
 }
 
-Deno.test("pipelineTask runs every step from generate to promote in order", async () => {
+Deno.test("pipelineTask runs every step from generate to score in order", async () => {
   const dir = await Deno.makeTempDir();
   const config = await configIn(dir);
   const lines: string[] = [];
@@ -41,6 +41,7 @@ Deno.test("pipelineTask runs every step from generate to promote in order", asyn
     "train",
     "train:candidate",
     "promote",
+    "score",
   ]);
   // A second run keeps the existing raw data.
   const before = await Deno.readFile(`${dir}/raw/events.csv`);
