@@ -49,7 +49,10 @@ export interface HgbOptions {
   maxBins?: number;
   /** Early stopping: "auto" (default) turns it on for more than 10,000 rows. */
   earlyStopping?: "auto" | boolean;
-  /** Fraction of the rows held out (stratified) to score early stopping, or null to score the training rows (default 0.1). */
+  /**
+   * Fraction of the rows held out (stratified) to score early stopping, or null to score the
+   * training rows (default 0.1).
+   */
   validationFraction?: number | null;
   /** Stop when the last this many scores did not improve on the one before them by more than `tol` (default 10). */
   nIterNoChange?: number;
@@ -125,7 +128,11 @@ export interface HgbTrees {
   count: number[];
 }
 
-/** A fitted model: plain data that round-trips exactly through JSON. */
+/**
+ * A fitted model: plain data that round-trips exactly through JSON. Treat it as immutable once
+ * used: {@link predictHgb} and {@link hgbContributions} validate and compile a model object once
+ * and reuse that for the object.
+ */
 export interface HgbModel {
   /** Format tag. */
   format: "hgb-1";
@@ -262,9 +269,15 @@ export interface HgbKernelData {
  * (`createReferenceKernels` in `hgb_reference.ts`).
  */
 export interface HgbKernels {
-  /** Starts a fit: bins every row, sets every raw score to the baseline; returns the has-missing flag of each feature over the training rows. */
+  /**
+   * Starts a fit: bins every row, sets every raw score to the baseline; returns the has-missing
+   * flag of each feature over the training rows.
+   */
   load(data: HgbKernelData): Uint8Array;
-  /** Computes the gradients and hessians of the training rows at their raw scores; returns the sum of their (weighted) losses. */
+  /**
+   * Computes the gradients and hessians of the training rows at their raw scores; returns the sum
+   * of their (weighted) losses.
+   */
   gradients(): number;
   /** Replaces the gradients and hessians of all rows (Float32 values; for tests). */
   setGradients(gradients: Float32Array, hessians: Float32Array): void;
@@ -828,10 +841,10 @@ function stratifiedSplit(y: Uint8Array, options: { fraction: number; rng: HgbRng
     return rows;
   });
   if (Math.min(byClass[0].length, byClass[1].length) < 2 || nTrain < 2 || nVal < 2) {
+    const positives = byClass[1].length;
     throw new RangeError(
-      `A stratified validation split of ${n} rows (${
-        byClass[1].length
-      } positive) needs at least 2 rows of each class and 2 rows on each side: turn early stopping off or pass more rows`,
+      `A stratified validation split of ${n} rows (${positives} positive) needs at least 2 rows of each class ` +
+        "and 2 rows on each side: turn early stopping off or pass more rows",
     );
   }
   // Training rows per class: floor of the proportional share, the rest to the largest remainders.
@@ -1267,10 +1280,14 @@ export function fitHgb(columns: readonly Float64Array[], y: HgbLabels, options: 
 // ---------------------------------------------------------------------------------------------
 // Models: validation, compiled form, prediction
 
-/** A model's trees in the Wasm node layout, built once per model object. */
+/**
+ * A model's trees in the Wasm node layout, built once per model object: leaves have themselves
+ * as children (the branch-free walks of `predict_raw` take exactly a tree's depth in steps).
+ */
 interface Compiled {
   nodes: ArrayBuffer;
   starts: Int32Array;
+  depths: Int32Array;
 }
 
 const compiledModels = new WeakMap<HgbModel, Compiled>();
@@ -1279,7 +1296,10 @@ function fail(what: string): never {
   throw new TypeError(`The model is invalid: ${what}`);
 }
 
-/** Checks a model's structure (every array, index and feature in range); throws a TypeError naming the first problem. */
+/**
+ * Checks a model's structure (every array, index and feature in range); throws a TypeError naming
+ * the first problem.
+ */
 export function checkHgbModel(model: HgbModel): void {
   if (typeof model !== "object" || model === null) fail("not an object");
   if (model.format !== "hgb-1") fail(`format is ${JSON.stringify(model.format)}, expected "hgb-1"`);
@@ -1335,17 +1355,23 @@ function compile(model: HgbModel): Compiled {
   const t = model.trees, m = t.feature.length;
   const nodes = new ArrayBuffer(m * NODE_BYTES);
   const f64 = new Float64Array(nodes), i32 = new Int32Array(nodes), u8 = new Uint8Array(nodes);
-  for (let i = 0; i < m; i++) {
-    const th = t.threshold[i];
-    f64[4 * i] = th === null ? Infinity : th;
-    f64[4 * i + 1] = t.value[i];
-    i32[8 * i + 4] = t.feature[i];
-    i32[8 * i + 5] = t.left[i];
-    i32[8 * i + 6] = t.right[i];
-    u8[32 * i + 28] = t.bin[i];
-    u8[32 * i + 29] = t.missingLeft[i];
+  const depth = new Int32Array(m), depths = new Int32Array(model.nIter);
+  for (let k = 0; k < model.nIter; k++) {
+    const a = t.starts[k];
+    for (let i = a; i < t.starts[k + 1]; i++) {
+      const th = t.threshold[i], leaf = t.feature[i] < 0;
+      f64[4 * i] = th === null ? Infinity : th;
+      f64[4 * i + 1] = t.value[i];
+      i32[8 * i + 4] = t.feature[i];
+      i32[8 * i + 5] = leaf ? i - a : t.left[i];
+      i32[8 * i + 6] = leaf ? i - a : t.right[i];
+      u8[32 * i + 28] = t.bin[i];
+      u8[32 * i + 29] = t.missingLeft[i];
+      if (!leaf) depth[a + t.left[i]] = depth[a + t.right[i]] = depth[i] + 1;
+      depths[k] = Math.max(depths[k], depth[i]);
+    }
   }
-  const compiled = { nodes, starts: Int32Array.from(t.starts.slice(0, model.nIter)) };
+  const compiled = { nodes, starts: Int32Array.from(t.starts.slice(0, model.nIter)), depths };
   compiledModels.set(model, compiled);
   return compiled;
 }
@@ -1354,6 +1380,7 @@ function compile(model: HgbModel): Compiled {
 function layoutPrediction(compiled: Compiled, { nf, block, width }: { nf: number; block: number; width: number }): {
   nodes: number;
   starts: number;
+  depths: number;
   x: number;
   out: number;
 } {
@@ -1361,12 +1388,14 @@ function layoutPrediction(compiled: Compiled, { nf, block, width }: { nf: number
   const layout = new Layout();
   const nodes = layout.take(compiled.nodes.byteLength);
   const starts = layout.take(compiled.starts.length * 4);
+  const depths = layout.take(compiled.depths.length * 4);
   const x = layout.take(block * nf * 8);
   const out = layout.take(block * width * 8);
   reserve(layout.size);
   heapU8.set(new Uint8Array(compiled.nodes), nodes);
   heapI32.set(compiled.starts, starts >>> 2);
-  return { nodes, starts, x, out };
+  heapI32.set(compiled.depths, depths >>> 2);
+  return { nodes, starts, depths, x, out };
 }
 
 /** Copies rows [a, b) (or the listed rows) of the columns into the block at `x`, column-major. */
@@ -1408,12 +1437,12 @@ export function predictHgb(
   const [nf, n] = checkColumns(columns, "columns");
   if (nf !== model.nFeatures) throw new RangeError(`columns has ${nf} features, the model takes ${model.nFeatures}`);
   const result = outArray(options.out, n);
-  const { nodes, starts, x, out } = layoutPrediction(compiled, { nf, block: PREDICT_BLOCK, width: 1 });
+  const { nodes, starts, depths, x, out } = layoutPrediction(compiled, { nf, block: PREDICT_BLOCK, width: 1 });
   for (let a = 0; a < n; a += PREDICT_BLOCK) {
     const b = Math.min(n, a + PREDICT_BLOCK), len = b - a;
     copyBlock(columns, { x, a, b });
     heapF64.fill(model.baseline, out >>> 3, (out >>> 3) + len);
-    hgb.predict_raw(x, len, nodes, starts, model.nIter, out);
+    hgb.predict_raw(x, len, nodes, starts, depths, model.nIter, out);
     if (!options.raw) hgb.expit(out, len);
     result.set(heapF64.subarray(out >>> 3, (out >>> 3) + len), a);
   }

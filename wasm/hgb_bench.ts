@@ -194,42 +194,43 @@ async function writeColumns(path: string, columns: Float64Array[]): Promise<void
   }
 }
 
-/** Runs scikit-learn on the same data in a subprocess; returns its figures. */
-async function runSklearn(
-  data: { train: Float64Array[]; y: Uint8Array; holdout: Float64Array[]; yh: Uint8Array },
-  args: { python: string; lr: number; depth: number; iters: number; es: "auto" | boolean; threads: number | "default" },
-): Promise<HgbImplFigures> {
+/** The matrices and labels of one size, written to a temp directory for the Python side. */
+async function writeData(data: {
+  train: Float64Array[];
+  y: Uint8Array;
+  holdout: Float64Array[];
+  yh: Uint8Array;
+}): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "hgb-bench-" });
-  try {
-    await writeColumns(`${dir}/x.f64`, data.train);
-    await Deno.writeFile(`${dir}/y.u8`, data.y);
-    await writeColumns(`${dir}/xh.f64`, data.holdout);
-    await Deno.writeFile(`${dir}/yh.u8`, data.yh);
-    const n = data.y.length, m = data.yh.length, nf = data.train.length;
-    const env: Record<string, string> = args.threads === "default" ? {} : { OMP_NUM_THREADS: `${args.threads}` };
-    const out = await new Deno.Command(args.python, {
-      args: [
-        "-c",
-        SKLEARN_SCRIPT,
-        dir,
-        `${n}`,
-        `${m}`,
-        `${nf}`,
-        `${args.lr}`,
-        `${args.depth}`,
-        `${args.iters}`,
-        `${args.es}`,
-      ],
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" "));
-    return { threads: args.threads, ...JSON.parse(text.split("\n").at(-1)!) } as HgbImplFigures;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await writeColumns(`${dir}/x.f64`, data.train);
+  await Deno.writeFile(`${dir}/y.u8`, data.y);
+  await writeColumns(`${dir}/xh.f64`, data.holdout);
+  await Deno.writeFile(`${dir}/yh.u8`, data.yh);
+  return dir;
+}
+
+/** Runs scikit-learn in a subprocess on the data in `dir` (see {@link writeData}); returns its figures. */
+async function runSklearn(
+  dir: string,
+  args: {
+    python: string;
+    shape: { n: number; m: number; nf: number };
+    maxIter: number;
+    es: "auto" | boolean;
+    threads: number | "default";
+  },
+): Promise<HgbImplFigures> {
+  const { n, m, nf } = args.shape;
+  const env: Record<string, string> = args.threads === "default" ? {} : { OMP_NUM_THREADS: `${args.threads}` };
+  const out = await new Deno.Command(args.python, {
+    args: ["-c", SKLEARN_SCRIPT, dir, `${n}`, `${m}`, `${nf}`, "0.08", "6", `${args.maxIter}`, `${args.es}`],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" "));
+  return { threads: args.threads, ...JSON.parse(text.split("\n").at(-1)!) } as HgbImplFigures;
 }
 
 /**
@@ -266,13 +267,18 @@ export async function benchHgb(options: HgbBenchOptions = {}): Promise<HgbBenchF
     const sklearn: HgbImplFigures[] = [];
     let error: string | null = python === null ? "skipped" : null;
     if (python !== null) {
-      for (const threads of options.sklearnThreads ?? ["default", 1]) {
-        try {
-          const args = { python, lr: 0.08, depth: 6, iters: maxIter, es, threads };
-          sklearn.push(await runSklearn({ train, y, holdout, yh }, args));
-        } catch (e) {
-          error = e instanceof Error ? e.message : String(e);
+      const dir = await writeData({ train, y, holdout, yh });
+      try {
+        for (const threads of options.sklearnThreads ?? ["default", 1]) {
+          try {
+            const shape = { n: rows, m: holdoutRows, nf: features };
+            sklearn.push(await runSklearn(dir, { python, shape, maxIter, es, threads }));
+          } catch (e) {
+            error = e instanceof Error ? e.message : String(e);
+          }
         }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
     }
     let positives = 0;

@@ -187,7 +187,7 @@ function column(values: number[]): Float64Array {
 // ---------------------------------------------------------------------------------------------
 // Kernels against the reference
 
-Deno.test("the Wasm binning matches the reference on random columns with NaN, infinities and few distinct values", () => {
+Deno.test("the Wasm binning matches the reference on columns with NaN, infinities and few distinct values", () => {
   const rand = prng(101);
   for (let trial = 0; trial < 12; trial++) {
     const rows = randInt(rand, { min: 1, max: 3000 }), features = randInt(rand, { min: 1, max: 13 });
@@ -202,7 +202,7 @@ Deno.test("the Wasm binning matches the reference on random columns with NaN, in
   }
 });
 
-Deno.test("binThresholds() follows scikit-learn: midpoints of few distinct values, midpoint quantiles otherwise", () => {
+Deno.test("binThresholds() follows scikit-learn: midpoints of distinct values, else midpoint quantiles", () => {
   assert.deepEqual(binThresholds(column([3, 1, 2, 2, 1]), 255), [1.5, 2.5]);
   assert.deepEqual(binThresholds(column([5, 5, 5]), 255), []);
   assert.deepEqual(binThresholds(column([]), 255), []);

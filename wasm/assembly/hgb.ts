@@ -152,7 +152,9 @@ export function missing_flags(xb: usize, n: i32, nf: i32, rows: usize, count: i3
   for (let f = 0; f < nf; f++) {
     const col = xb + <usize> f * <usize> n;
     let any = 0;
-    for (let i = 0; i < count; i++) any |= <i32> (<i32> load<u8>(col + <usize> load<u32>(rows + (<usize> i << 2))) == missing_bin);
+    for (let i = 0; i < count; i++) {
+      any |= <i32> (<i32> load<u8>(col + <usize> load<u32>(rows + (<usize> i << 2))) == missing_bin);
+    }
     store<u8>(out + <usize> f, <u8> any);
   }
 }
@@ -174,10 +176,40 @@ export function gather_rows(xb: usize, n: i32, nf: i32, rows: usize, count: i32,
 
 // Polynomial coefficients, each twice (one v128 per coefficient): loading them from memory is
 // cheaper in V8 than materialising f64x2.splat constants in the loops.
-const EXP_COEFS = memory.data<f64>([1.6059043836821613e-10, 1.6059043836821613e-10, 2.08767569878681e-09, 2.08767569878681e-09, 2.505210838544172e-08, 2.505210838544172e-08, 2.755731922398589e-07, 2.755731922398589e-07, 2.7557319223985893e-06, 2.7557319223985893e-06, 2.48015873015873e-05, 2.48015873015873e-05, 0.0001984126984126984, 0.0001984126984126984, 0.001388888888888889, 0.001388888888888889, 0.008333333333333333, 0.008333333333333333, 0.041666666666666664, 0.041666666666666664, 0.16666666666666666, 0.16666666666666666, 0.5, 0.5, 1, 1, 1, 1]);
-const LOG_COEFS = memory.data<f64>([0.043478260869565216, 0.043478260869565216, 0.047619047619047616, 0.047619047619047616, 0.05263157894736842, 0.05263157894736842, 0.058823529411764705, 0.058823529411764705, 0.06666666666666667, 0.06666666666666667, 0.07692307692307693, 0.07692307692307693, 0.09090909090909091, 0.09090909090909091, 0.1111111111111111, 0.1111111111111111, 0.14285714285714285, 0.14285714285714285, 0.2, 0.2, 0.3333333333333333, 0.3333333333333333]);
+const EXP_COEFS = memory.data<f64>([
+  1.6059043836821613e-10, 1.6059043836821613e-10,
+  2.08767569878681e-09, 2.08767569878681e-09,
+  2.505210838544172e-08, 2.505210838544172e-08,
+  2.755731922398589e-07, 2.755731922398589e-07,
+  2.7557319223985893e-06, 2.7557319223985893e-06,
+  2.48015873015873e-05, 2.48015873015873e-05,
+  0.0001984126984126984, 0.0001984126984126984,
+  0.001388888888888889, 0.001388888888888889,
+  0.008333333333333333, 0.008333333333333333,
+  0.041666666666666664, 0.041666666666666664,
+  0.16666666666666666, 0.16666666666666666,
+  0.5, 0.5,
+  1, 1,
+  1, 1,
+]);
+const LOG_COEFS = memory.data<f64>([
+  0.043478260869565216, 0.043478260869565216,
+  0.047619047619047616, 0.047619047619047616,
+  0.05263157894736842, 0.05263157894736842,
+  0.058823529411764705, 0.058823529411764705,
+  0.06666666666666667, 0.06666666666666667,
+  0.07692307692307693, 0.07692307692307693,
+  0.09090909090909091, 0.09090909090909091,
+  0.1111111111111111, 0.1111111111111111,
+  0.14285714285714285, 0.14285714285714285,
+  0.2, 0.2,
+  0.3333333333333333, 0.3333333333333333,
+]);
 
-/** exp(x) for two lanes: x = k ln2 + r, |r| <= ln2 / 2, a degree-13 Taylor polynomial in r times 2^k (within about 1 ulp; |x| clamped to 708). */
+/**
+ * exp(x) for two lanes: x = k ln2 + r with |r| <= ln2 / 2, a degree-13 Taylor polynomial in r
+ * times 2^k (within about 1 ulp; |x| clamped to 708).
+ */
 // @ts-ignore: decorator
 @inline
 function exp2x(x: v128): v128 {
@@ -368,7 +400,16 @@ export function add_value(raw: usize, rows: usize, count: i32, value: f64): void
  * eight features (one pass per group: the row numbers and pairs are read once for eight updates,
  * and eight histograms, 40 KiB, stay in the L1 cache).
  */
-export function hist_build(xb: usize, n: i32, nf: i32, gh: usize, rows: usize, count: i32, hist: usize, ordered: usize): void {
+export function hist_build(
+  xb: usize,
+  n: i32,
+  nf: i32,
+  gh: usize,
+  rows: usize,
+  count: i32,
+  hist: usize,
+  ordered: usize,
+): void {
   const cnt = hist + (<usize> nf << 12);
   memory.fill(hist, 0, slot_bytes(nf));
   const m = <usize> count;
@@ -662,33 +703,54 @@ export function predict_binned(
   }
 }
 
-/** The leaf a row of raw values reaches: NaN follows the missing-goes-left flag, else x <= threshold goes left. */
+/**
+ * One branch-free step down a tree for row `r` of raw values: NaN follows the missing-goes-left
+ * flag, else x <= threshold goes left. A leaf (feature -1, children itself) stays where it is.
+ */
 // @ts-ignore: decorator
 @inline
-function leaf_of(x: usize, r: usize, rows: usize, root: usize): usize {
-  let p = root;
-  let f = load<i32>(p, 16);
-  while (f >= 0) {
-    const v = load<f64>(x + ((<usize> f * rows + r) << 3));
-    const left = v != v ? load<u8>(p, 29) != 0 : v <= load<f64>(p);
-    p = root + (<usize> (left ? load<i32>(p, 20) : load<i32>(p, 24)) << 5);
-    f = load<i32>(p, 16);
-  }
-  return p;
+function step(x: usize, r: usize, rows: usize, root: usize, p: usize): usize {
+  const f = <usize> max(load<i32>(p, 16), 0);
+  const v = load<f64>(x + ((f * rows + r) << 3));
+  const left = select<bool>(load<u8>(p, 29) != 0, v <= load<f64>(p), v != v);
+  return root + (<usize> select<i32>(load<i32>(p, 20), load<i32>(p, 24), left) << 5);
 }
 
 /**
  * Adds the value of every tree, in order, to `out[r]` (Float64, pre-filled with the baseline) for
  * `rows` rows of raw values, column-major at `x` (feature f of row r at `x[f * rows + r]`). Tree t
- * starts at node `starts[t]` (Int32) of `nodes`.
+ * starts at node `starts[t]` (Int32) of `nodes` and is `depths[t]` (Int32) deep; its leaves must
+ * have themselves as children. Every row takes exactly that many steps, without branches, four
+ * rows at a time.
  */
-export function predict_raw(x: usize, rows: i32, nodes: usize, starts: usize, trees: i32, out: usize): void {
+export function predict_raw(x: usize, rows: i32, nodes: usize, starts: usize, depths: usize, trees: i32, out: usize): void {
   const n = <usize> rows;
   for (let t = 0; t < trees; t++) {
     const root = nodes + (<usize> load<i32>(starts + (<usize> t << 2)) << 5);
-    for (let r: usize = 0; r < n; r++) {
+    const depth = load<i32>(depths + (<usize> t << 2));
+    let r: usize = 0;
+    for (; r + 4 <= n; r += 4) {
+      let p0 = root;
+      let p1 = root;
+      let p2 = root;
+      let p3 = root;
+      for (let k = 0; k < depth; k++) {
+        p0 = step(x, r, n, root, p0);
+        p1 = step(x, r + 1, n, root, p1);
+        p2 = step(x, r + 2, n, root, p2);
+        p3 = step(x, r + 3, n, root, p3);
+      }
       const o = out + (r << 3);
-      store<f64>(o, load<f64>(o) + load<f64>(leaf_of(x, r, n, root), 8));
+      store<f64>(o, load<f64>(o) + load<f64>(p0, 8));
+      store<f64>(o, load<f64>(o, 8) + load<f64>(p1, 8), 8);
+      store<f64>(o, load<f64>(o, 16) + load<f64>(p2, 8), 16);
+      store<f64>(o, load<f64>(o, 24) + load<f64>(p3, 8), 24);
+    }
+    for (; r < n; r++) {
+      let p = root;
+      for (let k = 0; k < depth; k++) p = step(x, r, n, root, p);
+      const o = out + (r << 3);
+      store<f64>(o, load<f64>(o) + load<f64>(p, 8));
     }
   }
 }
