@@ -6,6 +6,21 @@
  */
 
 import { runCli } from "./tasks/mod.ts";
+import { createDeployHandler } from "./tasks/serve.ts";
+
+/**
+ * The HTTP entry point for Deno Deploy (and `deno serve main.ts`): the prediction service with its artifacts in
+ * Deno KV. Nothing starts until the first request.
+ */
+export default createDeployHandler();
+
+function onDeploy(): boolean {
+  try {
+    return Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 /** Returns this process's peak resident set size in bytes (Linux), or null where unknown. */
 export function peakRssBytes(): number | null {
@@ -18,7 +33,7 @@ export function peakRssBytes(): number | null {
   }
 }
 
-if (import.meta.main) {
+if (import.meta.main && !onDeploy()) {
   const code = await runCli(Deno.args);
   // The benchmark asks each step for its peak memory through this variable.
   const statsPath = Deno.env.get("CHURN_BENCH_STATS");

@@ -168,11 +168,23 @@ export function scoreRows(model: ModelArtifact, table: Table, options: ScoreOpti
     const { names, values } = groupContributions(pre, contribution, n);
     const g = names.length;
     const rawRows = options.rows;
+    const top = new Int32Array(k);
     for (let i = 0; i < n; i++) {
-      const order = Array.from({ length: g }, (_, c) => c)
-        .filter((c) => values[i * g + c] > 0)
-        .sort((a, b) => values[i * g + b] - values[i * g + a])
-        .slice(0, k);
+      // The k largest positive contributions, largest first, ties in column order (as a stable sort would).
+      let m = 0;
+      for (let c = 0; c < g; c++) {
+        const v = values[i * g + c];
+        if (!(v > 0)) continue;
+        if (m < k) m++;
+        else if (v <= values[i * g + top[k - 1]]) continue;
+        let p = m - 1;
+        while (p > 0 && values[i * g + top[p - 1]] < v) {
+          top[p] = top[p - 1];
+          p--;
+        }
+        top[p] = c;
+      }
+      const order = Array.from(top.subarray(0, m));
       reasons.push(order.map((c) => {
         const name = names[c];
         let text: string;

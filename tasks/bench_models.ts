@@ -38,8 +38,10 @@ export interface ModelBench {
   lr_typescript: ModelFigures | null;
   /** Our Wasm trees. */
   hgb: ModelFigures;
+  /** Our Wasm trees without early stopping (no random validation split: comparable row for row). */
+  hgb_no_es: ModelFigures;
   /** scikit-learn on the same matrices (null when python3-sklearn is not installed). */
-  sklearn: { lr: ModelFigures; hgb: ModelFigures } | null;
+  sklearn: { lr: ModelFigures; hgb: ModelFigures; hgb_no_es: ModelFigures } | null;
 }
 
 const SKLEARN = `
@@ -61,6 +63,10 @@ t0 = time.perf_counter()
 h = HistGradientBoostingClassifier(learning_rate=0.08, max_depth=6, max_iter=250, random_state=42).fit(Xr, ytr)
 fit = time.perf_counter() - t0; p = h.predict_proba(Xrt)[:, 1]
 out["hgb"] = dict(fit_s=fit, pr_auc=average_precision_score(yte, p), roc_auc=roc_auc_score(yte, p), iterations=int(h.n_iter_))
+t0 = time.perf_counter()
+h = HistGradientBoostingClassifier(learning_rate=0.08, max_depth=6, max_iter=250, random_state=42, early_stopping=False).fit(Xr, ytr)
+fit = time.perf_counter() - t0; p = h.predict_proba(Xrt)[:, 1]
+out["hgb_no_es"] = dict(fit_s=fit, pr_auc=average_precision_score(yte, p), roc_auc=roc_auc_score(yte, p), iterations=int(h.n_iter_))
 print(json.dumps(out))
 `;
 
@@ -140,12 +146,30 @@ export async function benchModels(
       roc_auc: rocAuc(yTest, hp),
       iterations: model.nIter,
     };
+    t0 = performance.now();
+    const full = fitHgb(cols, yTrain, {
+      learningRate: 0.08,
+      maxDepth: 6,
+      maxIter: 250,
+      randomState: 42,
+      earlyStopping: false,
+    });
+    const fullS = (performance.now() - t0) / 1000;
+    const fp = predictHgb(full, toColumns(xrTest, d));
+    const hgbNoEs = {
+      fit_s: fullS,
+      pr_auc: averagePrecision(yTest, fp),
+      roc_auc: rocAuc(yTest, fp),
+      iterations: full.nIter,
+    };
     let sklearn: ModelBench["sklearn"] = null;
     if (python) {
       const o = await new Deno.Command("/usr/bin/python3", {
         args: ["-c", SKLEARN, dir, String(split.train.length), String(d), String(split.test.length)],
         stdout: "piped",
         stderr: "piped",
+        // One OpenMP thread per core: more oversubscribes the 2-core machine and slows scikit-learn tenfold.
+        env: { OMP_NUM_THREADS: String(navigator.hardwareConcurrency ?? 2) },
       }).output();
       if (!o.success) throw new Error(`scikit-learn failed: ${new TextDecoder().decode(o.stderr)}`);
       sklearn = JSON.parse(new TextDecoder().decode(o.stdout));
@@ -156,6 +180,7 @@ export async function benchModels(
       lr,
       lr_typescript: lrTs,
       hgb,
+      hgb_no_es: hgbNoEs,
       sklearn,
     };
   } finally {
@@ -178,6 +203,10 @@ export function formatModelBench(b: ModelBench): string[] {
     row("LR scikit-learn (lbfgs)", b.sklearn?.lr),
     row("HGB Wasm", b.hgb),
     row("HGB scikit-learn", b.sklearn?.hgb),
+    row("HGB Wasm, no early stop", b.hgb_no_es),
+    row("HGB sklearn, no early stop", b.sklearn?.hgb_no_es),
+    "  (with early stopping the 10% validation rows are drawn by each library's own RNG, so where training stops",
+    "  differs; without it both fit the same rows and must agree)",
   ];
 }
 

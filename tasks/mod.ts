@@ -14,6 +14,7 @@ import { promoteTask, registryTask, rollbackTask } from "./registry_tasks.ts";
 import { driftRetrainTask, retrainTask } from "./retrain.ts";
 import { scoreTask } from "./score.ts";
 import { scoreProxyTask } from "./score_proxy.ts";
+import { serveTask, startTask } from "./serve.ts";
 import { trainCandidateTask, trainTask } from "./train.ts";
 import { validateTask } from "./validate.ts";
 
@@ -40,6 +41,8 @@ export const TASKS: ReadonlyMap<string, Task> = new Map(
     retrainTask,
     driftRetrainTask,
     pipelineTask,
+    serveTask,
+    startTask,
   ].map((t) => [t.name, t]),
 );
 
