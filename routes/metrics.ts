@@ -208,9 +208,17 @@ export class ServiceMetrics {
 }
 
 /** Handler of `GET /metrics`: the Prometheus text exposition. */
-export function metricsHandler(metrics: ServiceMetrics): (c: Context) => Promise<Response> {
+export function metricsHandler(
+  metrics: ServiceMetrics,
+  options: { extra?: () => Promise<string> } = {},
+): (c: Context) => Promise<Response> {
   return async (c) => {
-    const body = await metrics.text();
+    let body = await metrics.text();
+    if (options.extra) {
+      // Extra families (the scheduled jobs); a failure to read them never breaks the scrape.
+      const extra = await options.extra().catch(() => "");
+      if (extra) body += body.endsWith("\n") ? extra : `\n${extra}`;
+    }
     return c.body(body, 200, { "Content-Type": metrics.registry.contentType });
   };
 }

@@ -23,6 +23,7 @@ import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Config } from "../config/mod.ts";
+import { formatRunMetrics, JOB_NAMES, listRuns, runMetrics } from "../tasks/schedules.ts";
 import { type ArtifactStore, getJson } from "../tasks/store/mod.ts";
 import { registerHealthRoutes } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -159,8 +160,28 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   route("/predict/batch", ["POST"]);
   registerModelCardRoute(app, { holder });
   route("/model", ["GET", "HEAD"]);
-  app.get("/metrics", metricsHandler(metrics));
+  app.get(
+    "/metrics",
+    metricsHandler(metrics, { extra: async () => formatRunMetrics(await runMetrics(store, config)) }),
+  );
   route("/metrics", ["GET", "HEAD"]);
+  app.get("/runs", async (c) => {
+    const limitText = c.req.query("limit") ?? "50";
+    const limit = Number(limitText);
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000) {
+      throw new ProblemError("invalid_input", `Invalid limit "${limitText}": expected an integer from 1 to 1000`, {
+        errors: [{ pointer: "/query/limit", detail: "expected an integer from 1 to 1000" }],
+      });
+    }
+    const job = c.req.query("job");
+    if (job !== undefined && !(JOB_NAMES as readonly string[]).includes(job)) {
+      throw new ProblemError("invalid_input", `Unknown job "${job}": expected one of ${JOB_NAMES.join(", ")}`, {
+        errors: [{ pointer: "/query/job", detail: `expected one of ${JOB_NAMES.join(", ")}` }],
+      });
+    }
+    return c.json({ runs: await listRuns(store, config, { limit, job: job as typeof JOB_NAMES[number] | undefined }) });
+  });
+  route("/runs", ["GET", "HEAD"]);
   registerOpenApiRoutes(app, {
     holder,
     maxBatch: config.server.max_batch,

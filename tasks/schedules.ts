@@ -439,8 +439,12 @@ export function registerSchedules(config: Config, deps: ScheduleDeps = {}): Regi
   const handlers = scheduleHandlers(config, deps);
   return JOB_NAMES.map((job) => {
     const name = cronName(job), schedule = config.schedules[job];
-    if (deps.signal) Deno.cron(name, schedule, { signal: deps.signal }, handlers[job]);
-    else Deno.cron(name, schedule, handlers[job]);
+    try {
+      if (deps.signal) Deno.cron(name, schedule, { signal: deps.signal }, handlers[job]);
+      else Deno.cron(name, schedule, handlers[job]);
+    } catch (e) {
+      throw new RangeError(`Cannot schedule schedules.${job} "${schedule}": ${(e as Error).message}`);
+    }
     return { job, name, schedule };
   });
 }

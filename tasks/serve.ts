@@ -18,6 +18,7 @@ import type { Hono } from "hono";
 import { ProblemError, problemResponse } from "../routes/problem.ts";
 import { numberFlag, stringFlag, type Task, type TaskContext, UsageError } from "./cli.ts";
 import { pipelineTask } from "./pipeline.ts";
+import { registerSchedules } from "./schedules.ts";
 import { Registry } from "./registry.ts";
 import { type ArtifactStore, openStore } from "./store/mod.ts";
 
@@ -208,9 +209,16 @@ function portFlag(ctx: TaskContext): number {
 
 async function serveUntilStopped(ctx: TaskContext, server: RunningServer): Promise<number> {
   let stopping = false;
+  // The schedules (config `schedules.enabled`): Deno.cron jobs sharing the service's store, stopped on shutdown.
+  const crons = new AbortController();
+  const registered = registerSchedules(ctx.config, { store: server.service.store, signal: crons.signal });
+  if (registered.length > 0) {
+    ctx.log(`schedules: ${registered.map((r) => `${r.job} "${r.schedule}"`).join(", ")} (UTC)`);
+  }
   const remove = onStopSignal(() => {
     if (stopping) return;
     stopping = true;
+    crons.abort();
     ctx.log("stopping: finishing requests in flight");
     server.shutdown();
   });
@@ -328,6 +336,19 @@ export interface DeployHandlerOptions {
  */
 export function createDeployHandler(options: DeployHandlerOptions = {}): DeployHandler {
   let service: Promise<Service> | null = null;
+  // Deno Deploy runs only the crons registered while the module loads: register them now, on Deploy only
+  // (this module is also imported by every CLI run, which must not schedule anything).
+  const env = options.env ?? ((name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  });
+  if (env("DENO_DEPLOYMENT_ID") !== undefined) {
+    const base = options.config ?? loadConfig();
+    registerSchedules({ ...base, store: { ...base.store, backend: "kv" } });
+  }
   const ready = (): Promise<Service> => {
     service ??= (async () => {
       const base = options.config ?? loadConfig();

@@ -178,7 +178,7 @@ for (const name of ALL) {
         "churn-drift": ["0 1 * * *", ["drift"]],
         "churn-drift-retrain": ["5 1 * * *", ["drift:retrain"]],
         "churn-score": ["0 2 * * *", ["score", "score-proxy"]],
-        "churn-retrain": ["0 3 * * 0", ["retrain"]],
+        "churn-retrain": ["0 3 * * SUN", ["retrain"]],
       },
     );
     const config = loadConfig({ env: name === "base" ? "dev" : name, file: null });

@@ -234,3 +234,15 @@ Deno.test("registerSchedules registers the four jobs with Deno.cron at the confi
     stop.abort();
   }
 });
+
+Deno.test("registerSchedules() accepts the default cron strings and registers the four jobs with Deno.cron", () => {
+  const defaults = loadConfig({ env: "dev", file: null });
+  const stop = new AbortController();
+  try {
+    const registered = registerSchedules(defaults, { signal: stop.signal });
+    assert.deepEqual(registered.map((r) => r.job), [...JOB_NAMES]);
+    assert.deepEqual(registered.map((r) => r.schedule), JOB_NAMES.map((j) => defaults.schedules[j]));
+  } finally {
+    stop.abort();
+  }
+});
