@@ -1474,14 +1474,14 @@ export function hgbContributions(
   const count = rows === undefined ? n : rows.length, width = nf + 1;
   const values = outArray(options.out, count * width);
   const block = Math.max(16, Math.min(PREDICT_BLOCK, Math.floor(2 ** 21 / (width * 8))));
-  const { nodes, starts, x, out } = layoutPrediction(compiled, { nf, block, width });
+  const { nodes, starts, depths, x, out } = layoutPrediction(compiled, { nf, block, width });
   for (let a = 0; a < count; a += block) {
     const b = Math.min(count, a + block), len = b - a;
     copyBlock(columns, { x, a, b, rows });
     const o = out >>> 3;
     heapF64.fill(0, o, o + len * width);
     for (let r = 0; r < len; r++) heapF64[o + r * width + nf] = model.baseline;
-    hgb.contributions(x, len, nodes, starts, model.nIter, nf, out);
+    hgb.contributions(x, len, nodes, starts, depths, model.nIter, nf, out);
     values.set(heapF64.subarray(o, o + len * width), a * width);
   }
   return { rows: count, features: nf, values };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getColumn, makeTable, type Table } from "../../pipeline/table.ts";
+import { type Column, getColumn, makeTable, type Table } from "../../pipeline/table.ts";
 import { scoreRows } from "../../pipeline/scoring.ts";
 import { artifactName, type ModelArtifact, trainModel, type TrainOptions } from "../../pipeline/train.ts";
 import { readArrowTable } from "../../tasks/io.ts";
@@ -54,7 +54,7 @@ Deno.test("trainModel() gives a portable artifact: JSON round trip scores identi
 
 Deno.test("trainModel() fails with a clear TrainingError on a single-class training set", () => {
   const zeros = makeTable(
-    [...training.columns].map(([n, c]) =>
+    [...training.columns].map(([n, c]): [string, Column] =>
       n === "churn_label" ? [n, { type: "i32", data: new Int32Array(training.length) }] : [n, c]
     ),
   );

@@ -756,39 +756,61 @@ export function predict_raw(x: usize, rows: i32, nodes: usize, starts: usize, de
 }
 
 /**
+ * One branch-free step of a contribution walk for row `r`: adds the change of node value (child
+ * minus node) to the node's feature in the row's output `o`, returns the child. At a leaf (its own
+ * child) the change is an exact 0.0 added to feature 0.
+ */
+// @ts-ignore: decorator
+@inline
+function contribution_step(x: usize, r: usize, rows: usize, root: usize, p: usize, o: usize): usize {
+  const q = step(x, r, rows, root, p);
+  const c = o + (<usize> max(load<i32>(p, 16), 0) << 3);
+  store<f64>(c, load<f64>(c) + (load<f64>(q, 8) - load<f64>(p, 8)));
+  return q;
+}
+
+/**
  * Saabas-style contributions: for each row, walks every tree and adds each step's change of node
  * value (child minus parent) to the split feature, and each root's value to the bias. `out` holds
  * `rows * (nf + 1)` Float64 values, row-major, feature contributions then the bias, pre-filled
- * (usually zeros, the baseline in the bias).
+ * (usually zeros, the baseline in the bias). Trees as for {@link predict_raw} (depths, leaves
+ * their own children); two rows at a time.
  */
 export function contributions(
   x: usize,
   rows: i32,
   nodes: usize,
   starts: usize,
+  depths: usize,
   trees: i32,
   nf: i32,
   out: usize,
 ): void {
   const n = <usize> rows;
-  const width = <usize> nf + 1;
+  const width = (<usize> nf + 1) << 3;
+  const bias = <usize> nf << 3;
   for (let t = 0; t < trees; t++) {
     const root = nodes + (<usize> load<i32>(starts + (<usize> t << 2)) << 5);
-    for (let r: usize = 0; r < n; r++) {
-      const o = out + ((r * width) << 3);
-      const bias = o + (<usize> nf << 3);
-      store<f64>(bias, load<f64>(bias) + load<f64>(root, 8));
-      let p = root;
-      let f = load<i32>(p, 16);
-      while (f >= 0) {
-        const v = load<f64>(x + ((<usize> f * n + r) << 3));
-        const left = v != v ? load<u8>(p, 29) != 0 : v <= load<f64>(p);
-        const q = root + (<usize> (left ? load<i32>(p, 20) : load<i32>(p, 24)) << 5);
-        const c = o + (<usize> f << 3);
-        store<f64>(c, load<f64>(c) + (load<f64>(q, 8) - load<f64>(p, 8)));
-        p = q;
-        f = load<i32>(p, 16);
+    const depth = load<i32>(depths + (<usize> t << 2));
+    const rootValue = load<f64>(root, 8);
+    let r: usize = 0;
+    for (; r + 2 <= n; r += 2) {
+      const o0 = out + r * width;
+      const o1 = o0 + width;
+      store<f64>(o0 + bias, load<f64>(o0 + bias) + rootValue);
+      store<f64>(o1 + bias, load<f64>(o1 + bias) + rootValue);
+      let p0 = root;
+      let p1 = root;
+      for (let k = 0; k < depth; k++) {
+        p0 = contribution_step(x, r, n, root, p0, o0);
+        p1 = contribution_step(x, r + 1, n, root, p1, o1);
       }
+    }
+    if (r < n) {
+      const o = out + r * width;
+      store<f64>(o + bias, load<f64>(o + bias) + rootValue);
+      let p = root;
+      for (let k = 0; k < depth; k++) p = contribution_step(x, r, n, root, p, o);
     }
   }
 }
