@@ -14,6 +14,7 @@
  * @module
  */
 
+import { WasmArena } from "./arena.ts";
 import * as k from "./psi.wasm";
 import {
   bucketCountsTs,
@@ -42,12 +43,9 @@ export {
   sharesOf,
 } from "./psi_reference.ts";
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
-const memory: WebAssembly.Memory = k.memory;
-const base: number = k.heap_base();
+const arena = new WasmArena(k.memory, k.heap_base());
 
 /**
  * Values per block streamed through Wasm memory: 32 KiB of Float64 (16 KiB of Int32), so that the
@@ -55,47 +53,9 @@ const base: number = k.heap_base();
  */
 export const PSI_BLOCK = 4096;
 
-let buffer: ArrayBufferLike = memory.buffer;
-let heapI32 = new Int32Array(buffer);
-let heapF64 = new Float64Array(buffer);
-
-/** Makes the arena at least `bytes` long and returns with fresh views over the whole memory. */
-function reserve(bytes: number): void {
-  const need = base + bytes;
-  const have = memory.buffer.byteLength;
-  if (need > have) {
-    const needPages = Math.ceil(need / PAGE);
-    if (needPages > MAX_PAGES) {
-      throw new RangeError(`The call needs ${Math.ceil(bytes / 2 ** 20)} MiB of Wasm memory, more than 4 GiB`);
-    }
-    const target = Math.min(MAX_PAGES, Math.max(needPages, Math.ceil(needPages * 1.125)));
-    memory.grow(target - have / PAGE);
-  }
-  if (memory.buffer !== buffer) {
-    buffer = memory.buffer;
-    heapI32 = new Int32Array(buffer);
-    heapF64 = new Float64Array(buffer);
-  }
-}
-
-/** Byte offsets handed out from the start of the arena, 16-byte aligned. */
-class Layout {
-  #end = 0;
-  /** Reserves `bytes` and returns the absolute byte offset of the region. */
-  take(bytes: number): number {
-    const at = Math.ceil(this.#end / 16) * 16;
-    this.#end = at + bytes;
-    return base + at;
-  }
-  /** Bytes laid out so far. */
-  get size(): number {
-    return this.#end;
-  }
-}
-
 /** Current size of the drift kernel's linear memory in bytes (grows, never shrinks). */
 export function psiMemoryBytes(): number {
-  return memory.buffer.byteLength;
+  return arena.bytes;
 }
 
 /** The distinct values of a non-decreasing array, and the index of each value among them. */
@@ -114,19 +74,19 @@ function distinct(sorted: Float64Array): { values: Float64Array; index: Int32Arr
  */
 function countAtLeastF64(values: Float64Array, u: Float64Array): Float64Array {
   const m = u.length, n = values.length;
-  const layout = new Layout();
+  const layout = arena.layout();
   const xp = layout.take(PSI_BLOCK * 8);
   const ep = layout.take(m * 8);
   const cp = layout.take(m * 8);
-  reserve(layout.size);
-  heapF64.set(u, ep >>> 3);
-  heapF64.fill(0, cp >>> 3, (cp >>> 3) + m);
+  arena.reserve(layout.size);
+  arena.f64.set(u, ep >>> 3);
+  arena.f64.fill(0, cp >>> 3, (cp >>> 3) + m);
   for (let a = 0; a < n; a += PSI_BLOCK) {
     const b = Math.min(n, a + PSI_BLOCK);
-    heapF64.set(values.subarray(a, b), xp >>> 3);
+    arena.f64.set(values.subarray(a, b), xp >>> 3);
     k.count_ge_f64(xp, b - a, ep, m, cp);
   }
-  return heapF64.slice(cp >>> 3, (cp >>> 3) + m);
+  return arena.f64.slice(cp >>> 3, (cp >>> 3) + m);
 }
 
 /**
@@ -144,21 +104,21 @@ function countAtLeastInt(values: Int32Array | Uint8Array, u: Float64Array): Floa
   if (hi === lo) return out;
   const { values: t, index } = distinct(Float64Array.from(u.subarray(lo, hi), Math.ceil));
   const mt = t.length;
-  const layout = new Layout();
+  const layout = arena.layout();
   const xp = layout.take(PSI_BLOCK * 4);
   const tp = layout.take(mt * 4);
   const cp = layout.take(mt * 8);
-  reserve(layout.size);
-  heapI32.set(t, tp >>> 2);
-  heapF64.fill(0, cp >>> 3, (cp >>> 3) + mt);
+  arena.reserve(layout.size);
+  arena.i32.set(t, tp >>> 2);
+  arena.f64.fill(0, cp >>> 3, (cp >>> 3) + mt);
   for (let a = 0; a < n; a += PSI_BLOCK) {
     const b = Math.min(n, a + PSI_BLOCK);
     // A byte array is widened to Int32 by the copy itself.
-    heapI32.set(values.subarray(a, b), xp >>> 2);
+    arena.i32.set(values.subarray(a, b), xp >>> 2);
     k.count_ge_i32(xp, b - a, tp, mt, cp);
   }
   const c = cp >>> 3;
-  for (let j = lo; j < hi; j++) out[j] = heapF64[c + index[j - lo]];
+  for (let j = lo; j < hi; j++) out[j] = arena.f64[c + index[j - lo]];
   return out;
 }
 
@@ -203,20 +163,20 @@ export function codeCounts(codes: Int32Array, options: CodeOptions): Float64Arra
   const { slots, buckets, other } = options;
   const out = countsOut(options.out, buckets);
   const n = codes.length;
-  const layout = new Layout();
+  const layout = arena.layout();
   const xp = layout.take(PSI_BLOCK * 4);
   const mp = layout.take(slots.length * 4);
   const cp = layout.take(buckets * 8);
   const sp = layout.take(buckets * 16);
-  reserve(layout.size);
-  heapI32.set(slots, mp >>> 2);
-  heapF64.fill(0, cp >>> 3, (cp >>> 3) + buckets);
+  arena.reserve(layout.size);
+  arena.i32.set(slots, mp >>> 2);
+  arena.f64.fill(0, cp >>> 3, (cp >>> 3) + buckets);
   for (let a = 0; a < n; a += PSI_BLOCK) {
     const b = Math.min(n, a + PSI_BLOCK);
-    heapI32.set(codes.subarray(a, b), xp >>> 2);
+    arena.i32.set(codes.subarray(a, b), xp >>> 2);
     k.count_codes(xp, b - a, mp, slots.length, other, cp, buckets, sp);
   }
-  out.set(heapF64.subarray(cp >>> 3, (cp >>> 3) + buckets));
+  out.set(arena.f64.subarray(cp >>> 3, (cp >>> 3) + buckets));
   return out;
 }
 
@@ -236,11 +196,11 @@ export function psi(
   if (options.impl === "typescript") return psiTs(reference, current);
   checkShares(reference, current);
   const b = reference.length;
-  const layout = new Layout();
+  const layout = arena.layout();
   const rp = layout.take(b * 8);
   const cp = layout.take(b * 8);
-  reserve(layout.size);
-  heapF64.set(reference, rp >>> 3);
-  heapF64.set(current, cp >>> 3);
+  arena.reserve(layout.size);
+  arena.f64.set(reference, rp >>> 3);
+  arena.f64.set(current, cp >>> 3);
   return k.psi(rp, cp, b, PSI_FLOOR);
 }
