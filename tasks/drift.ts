@@ -23,11 +23,11 @@ import {
   type ReferenceProfile,
   shiftUserDaily,
 } from "../pipeline/drift.ts";
-import { computeScoringRows, type Population } from "../pipeline/features.ts";
+import type { Population } from "../pipeline/features.ts";
 import type { ModelArtifact } from "../pipeline/train.ts";
 import { getColumn } from "../pipeline/table.ts";
 import { numberFlag, stringFlag, type Task, UsageError } from "./cli.ts";
-import { forEachUserChunk } from "./features.ts";
+import { forEachScoringRows } from "./features.ts";
 import { dirname, joinPath, readArrowTable, writeArrowTable } from "./io.ts";
 import { Registry } from "./registry.ts";
 import { type ArtifactStore, openStore, putJson } from "./store/mod.ts";
@@ -171,41 +171,15 @@ export async function runDrift(config: Config, options: RunDriftOptions = {}): P
     const wanted = options.asOfDate === undefined ? null : parseDate(options.asOfDate);
     const population = (model.features.population ?? config.churn.population) as Population;
     const dailyPath = joinPath(options.inputDir ?? config.paths.processed, "user_daily.arrow");
-    let date: number | null = wanted, excluded = 0, first = Infinity, last = -Infinity;
-    let reuse: Parameters<typeof computeScoringRows>[1]["reuse"];
-    await forEachUserChunk(dailyPath, async (chunk) => {
-      const dates = getColumn(chunk, "as_of_date", "date").data;
-      for (let i = 0; i < dates.length; i++) {
-        if (dates[i] < first) first = dates[i];
-        if (dates[i] > last) last = dates[i];
-      }
-      const r = computeScoringRows(chunk, {
-        date: wanted,
-        windows: model.features.windows_days,
-        windowDays: model.features.churn_window_days,
-        population,
-        reuse,
-      });
-      reuse = r.kernels;
-      if (r.date === null) return;
-      if (wanted === null && date !== null && r.date !== date) {
-        if (r.date < date) return;
-        counter.reset(); // a later date than the chunks so far: start over on it
-        excluded = 0;
-      }
-      date = r.date;
-      excluded += r.excluded;
-      if (r.table.length > 0) counter.add(r.table);
-      await Promise.resolve();
+    const { date, excluded, rows } = await forEachScoringRows(dailyPath, {
+      date: wanted,
+      windows: model.features.windows_days,
+      windowDays: model.features.churn_window_days,
+      population,
+      purpose: "check",
+      onRows: (table) => counter.add(table),
+      onRestart: () => counter.reset(),
     });
-    if (first === Infinity) throw new RangeError(`${dailyPath} has no rows to check`);
-    if (counter.rows === 0) {
-      throw new RangeError(
-        `No rows to check on ${date === null ? "the latest date" : formatDate(date)}: user_daily covers ${
-          formatDate(first)
-        } to ${formatDate(last)}${excluded ? ` and the ${excluded} rows of that date are outside the population` : ""}`,
-      );
-    }
     const result = counter.finish({ warn: config.drift.warn_psi, fail: config.drift.fail_psi });
     const metrics = await registry.metrics(version);
     const now = options.now ?? new Date();
@@ -214,8 +188,8 @@ export async function runDrift(config: Config, options: RunDriftOptions = {}): P
       profile,
       trainDates: metrics?.split?.train_dates ?? profile.train_dates,
       current: {
-        as_of_date: formatDate(date!),
-        rows: counter.rows,
+        as_of_date: formatDate(date),
+        rows,
         excluded_by_population: excluded,
         population,
         user_daily: dailyPath,

@@ -9,10 +9,12 @@
  */
 
 import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
+import { formatDate } from "../pipeline/dates.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import {
   computeFeatures,
   computeLabels,
+  computeScoringRows,
   computeTrainingRows,
   type KernelImpl,
   type Population,
@@ -298,3 +300,81 @@ export const trainingSetTask: Task = {
     return 0;
   },
 };
+
+/** What {@link forEachScoringRows} read. */
+export interface ScoringRowsSummary {
+  /** The date scored (days since epoch). */
+  date: number;
+  /** Rows of that date the population rule left out. */
+  excluded: number;
+  /** Rows handed to `onRows`. */
+  rows: number;
+}
+
+/** Options of {@link forEachScoringRows}. */
+export interface ScoringRowsStreamOptions {
+  /** The date (days since epoch), or null for the latest date in the grid. */
+  date: number | null;
+  /** Feature windows (the model's). */
+  windows: readonly number[];
+  /** Churn window W (the population rule looks back W days). */
+  windowDays: number;
+  /** Population rule. */
+  population: Population;
+  /** What the rows are for, in messages ("score", "check"). */
+  purpose: string;
+  /** Receives each chunk's rows of the date (a table valid during the call). */
+  onRows: (rows: Table) => void;
+  /** Called when a later date than the rows so far appears (latest-date mode): forget them. */
+  onRestart: () => void;
+}
+
+/**
+ * Streams the grid at `path` and hands over the feature rows of one date (the
+ * requested one, or the latest) for the population, chunk by chunk: what batch
+ * scoring and the drift check both need.
+ *
+ * @throws {RangeError} naming the grid's date range when the date has no rows.
+ */
+export async function forEachScoringRows(path: string, options: ScoringRowsStreamOptions): Promise<ScoringRowsSummary> {
+  let date: number | null = options.date, excluded = 0, rows = 0, first = Infinity, last = -Infinity;
+  let reuse: Parameters<typeof computeScoringRows>[1]["reuse"];
+  await forEachUserChunk(path, (chunk) => {
+    const dates = getColumn(chunk, "as_of_date", "date").data;
+    for (let i = 0; i < dates.length; i++) {
+      if (dates[i] < first) first = dates[i];
+      if (dates[i] > last) last = dates[i];
+    }
+    const r = computeScoringRows(chunk, {
+      date: options.date,
+      windows: options.windows,
+      windowDays: options.windowDays,
+      population: options.population,
+      reuse,
+    });
+    reuse = r.kernels;
+    if (r.date === null) return Promise.resolve();
+    if (options.date === null && date !== null && r.date !== date) {
+      if (r.date < date) return Promise.resolve();
+      options.onRestart(); // a later date than the chunks so far: start over on it
+      excluded = 0;
+      rows = 0;
+    }
+    date = r.date;
+    excluded += r.excluded;
+    if (r.table.length > 0) {
+      rows += r.table.length;
+      options.onRows(r.table);
+    }
+    return Promise.resolve();
+  });
+  if (first === Infinity) throw new RangeError(`${path} has no rows to ${options.purpose}`);
+  if (rows === 0) {
+    throw new RangeError(
+      `No rows to ${options.purpose} on ${date === null ? "the latest date" : formatDate(date)}: user_daily covers ${
+        formatDate(first)
+      } to ${formatDate(last)}${excluded ? ` and the ${excluded} rows of that date are outside the population` : ""}`,
+    );
+  }
+  return { date: date!, excluded, rows };
+}

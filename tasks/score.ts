@@ -11,11 +11,11 @@
 import type { Config } from "../config/mod.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import { formatDate, parseDate } from "../pipeline/dates.ts";
-import { computeScoringRows, type Population } from "../pipeline/features.ts";
+import type { Population } from "../pipeline/features.ts";
 import { riskBand, riskPercentile, scoreRows } from "../pipeline/scoring.ts";
 import { concatTables, dictValue, getColumn, type Table } from "../pipeline/table.ts";
 import { numberFlag, stringFlag, type Task, UsageError } from "./cli.ts";
-import { forEachUserChunk } from "./features.ts";
+import { forEachScoringRows } from "./features.ts";
 import { joinPath } from "./io.ts";
 import { Registry } from "./registry.ts";
 import { type ArtifactStore, openStore, putJson } from "./store/mod.ts";
@@ -115,42 +115,16 @@ export async function runScore(config: Config, options: RunScoreOptions = {}): P
     const wanted = options.asOfDate === undefined ? null : parseDate(options.asOfDate);
     const population = (model.features.population ?? config.churn.population) as Population;
     const parts: Table[] = [];
-    let date: number | null = wanted, excluded = 0, first = Infinity, last = -Infinity;
-    let reuse: Parameters<typeof computeScoringRows>[1]["reuse"];
     const dailyPath = joinPath(options.inputDir ?? config.paths.processed, "user_daily.arrow");
-    await forEachUserChunk(dailyPath, async (chunk) => {
-      const dates = getColumn(chunk, "as_of_date", "date").data;
-      for (let i = 0; i < dates.length; i++) {
-        if (dates[i] < first) first = dates[i];
-        if (dates[i] > last) last = dates[i];
-      }
-      const r = computeScoringRows(chunk, {
-        date: wanted,
-        windows: model.features.windows_days,
-        windowDays: model.features.churn_window_days,
-        population,
-        reuse,
-      });
-      reuse = r.kernels;
-      if (r.date === null) return;
-      if (wanted === null && date !== null && r.date !== date) {
-        if (r.date < date) return;
-        parts.length = 0;
-        excluded = 0;
-      }
-      date = r.date;
-      excluded += r.excluded;
-      if (r.table.length > 0) parts.push(structuredClone(r.table));
-      await Promise.resolve();
+    const { date, excluded } = await forEachScoringRows(dailyPath, {
+      date: wanted,
+      windows: model.features.windows_days,
+      windowDays: model.features.churn_window_days,
+      population,
+      purpose: "score",
+      onRows: (rows) => parts.push(structuredClone(rows)),
+      onRestart: () => parts.length = 0,
     });
-    if (first === Infinity) throw new RangeError(`${dailyPath} has no rows to score`);
-    if (parts.length === 0) {
-      throw new RangeError(
-        `No rows to score on ${date === null ? "the latest date" : formatDate(date)}: user_daily covers ${
-          formatDate(first)
-        } to ${formatDate(last)}${excluded ? ` and the ${excluded} rows of that date are outside the population` : ""}`,
-      );
-    }
     const table = parts.length === 1 ? parts[0] : concatTables(parts);
     const scored = scoreRows(model, table, { reasons: 3 });
     const n = table.length;
@@ -163,7 +137,7 @@ export async function runScore(config: Config, options: RunScoreOptions = {}): P
       pct: Float64Array.from(scored.risk, (p) => riskPercentile(p, quantiles)),
       version,
     };
-    const day = formatDate(date!);
+    const day = formatDate(date);
     const k = options.topK ?? config.scoring.top_k;
     const dir = config.paths.predictions;
     const all = await predictionsCsv(table, order, cols, n);
