@@ -34,6 +34,7 @@
 
 import { type ByteSink, CsvWriter } from "./csv.ts";
 import { civilFromDays, formatDate, parseDate } from "./dates.ts";
+import { EVENTS_COLUMNS, USERS_COLUMNS } from "./contract.ts";
 import { Random } from "./random.ts";
 
 /** Countries, drawn uniformly. */
@@ -42,27 +43,7 @@ export const COUNTRIES: readonly string[] = ["IN", "US", "UK", "CA", "AU", "SG"]
 export const MARKETING_SOURCES: readonly string[] = ["organic", "referral", "ads", "youtube", "community"];
 /** The pool of course ids, drawn uniformly. */
 export const COURSE_IDS: readonly string[] = ["C001", "C002", "C003", "C004", "C005", "C006", "C007"];
-/** Columns of `users.csv`, in order. */
-export const USERS_COLUMNS: readonly string[] = [
-  "user_id",
-  "signup_date",
-  "plan",
-  "is_paid",
-  "country",
-  "marketing_source",
-  "engagement_score",
-];
-/** Columns of `events.csv`, in order. */
-export const EVENTS_COLUMNS: readonly string[] = [
-  "event_id",
-  "user_id",
-  "event_time",
-  "event_type",
-  "course_id",
-  "watch_minutes",
-  "quiz_score",
-  "amount",
-];
+export { EVENTS_COLUMNS, USERS_COLUMNS } from "./contract.ts";
 
 /** What to generate. */
 export interface GenerateOptions {

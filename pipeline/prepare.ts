@@ -6,39 +6,14 @@
  * @module
  */
 
+import { EVENT_TYPES, EVENTS_COLUMNS, USERS_REQUIRED_COLUMNS } from "./contract.ts";
 import type { CsvRecord } from "./csv.ts";
 import { MS_PER_DAY } from "./dates.ts";
 import { type Column, DictEncoder, getColumn, makeTable, type Table } from "./table.ts";
 
-/** The event types of the raw contract, in code order. */
-export const EVENT_TYPES = [
-  "login",
-  "course_enroll",
-  "video_watch",
-  "quiz_attempt",
-  "payment_success",
-  "payment_failed",
-  "support_ticket",
-] as const;
-
-/** One of {@link EVENT_TYPES}. */
-export type EventType = typeof EVENT_TYPES[number];
+export { EVENT_TYPES, type EventType } from "./contract.ts";
 
 const T_LOGIN = 0, T_ENROLL = 1, T_VIDEO = 2, T_QUIZ = 3, T_PAY_OK = 4, T_PAY_FAIL = 5, T_TICKET = 6;
-
-/** Required columns of users.csv. */
-export const USER_COLUMNS = ["user_id", "signup_date", "plan", "is_paid", "country", "marketing_source"] as const;
-/** Required columns of events.csv. */
-export const EVENT_COLUMNS = [
-  "event_id",
-  "user_id",
-  "event_time",
-  "event_type",
-  "course_id",
-  "watch_minutes",
-  "quiz_score",
-  "amount",
-] as const;
 
 /**
  * Maps header names to field indices.
@@ -108,7 +83,7 @@ export class UsersCleaner {
   /** Feeds one record (the header first). */
   push(record: CsvRecord): void {
     if (this.#idx === null) {
-      this.#idx = headerIndex(record, USER_COLUMNS, { file: "users.csv", optional: ["engagement_score"] });
+      this.#idx = headerIndex(record, USERS_REQUIRED_COLUMNS, { file: "users.csv", optional: ["engagement_score"] });
       this.#hasEngagement = this.#idx.engagement_score >= 0;
       return;
     }
@@ -417,7 +392,7 @@ export class EventsCleaner {
    */
   push(record: CsvRecord): void {
     if (this.#idx === null) {
-      this.#idx = headerIndex(record, EVENT_COLUMNS.slice(0, 4), {
+      this.#idx = headerIndex(record, EVENTS_COLUMNS.slice(0, 4), {
         file: "events.csv",
         optional: ["course_id", "watch_minutes", "quiz_score", "amount"],
       });

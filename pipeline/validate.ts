@@ -14,6 +14,12 @@
  * @module
  */
 
+import {
+  EVENT_TYPES,
+  EVENTS_COLUMNS as EVENTS_REQUIRED_COLUMNS,
+  PAYMENT_EVENT_TYPES,
+  USERS_REQUIRED_COLUMNS,
+} from "./contract.ts";
 import { type CsvRecord, parseNumberBytes } from "./csv.ts";
 import { formatDate, MS_PER_DAY, parseDateBytes, parseDateTimeBytes } from "./dates.ts";
 
@@ -23,41 +29,12 @@ export type Severity = "error" | "warning";
 /** The two raw files. */
 export type DataFile = "users" | "events";
 
-/** The required columns of `users.csv`, in contract order. */
-export const USERS_REQUIRED_COLUMNS: readonly string[] = [
-  "user_id",
-  "signup_date",
-  "plan",
-  "is_paid",
-  "country",
-  "marketing_source",
-];
-
-/** The required columns of `events.csv`, in contract order. */
-export const EVENTS_REQUIRED_COLUMNS: readonly string[] = [
-  "event_id",
-  "user_id",
-  "event_time",
-  "event_type",
-  "course_id",
-  "watch_minutes",
-  "quiz_score",
-  "amount",
-];
-
-/** The allowed event types (after lower-casing and trimming). */
-export const EVENT_TYPES: readonly string[] = [
-  "login",
-  "course_enroll",
-  "video_watch",
-  "quiz_attempt",
-  "payment_success",
-  "payment_failed",
-  "support_ticket",
-];
-
-/** The event types that must carry a positive amount. */
-export const PAYMENT_EVENT_TYPES: readonly string[] = ["payment_success", "payment_failed"];
+export {
+  EVENT_TYPES,
+  EVENTS_COLUMNS as EVENTS_REQUIRED_COLUMNS,
+  PAYMENT_EVENT_TYPES,
+  USERS_REQUIRED_COLUMNS,
+} from "./contract.ts";
 
 /** One offending row of a problem. */
 export interface ProblemExample {
