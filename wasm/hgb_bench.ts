@@ -139,24 +139,6 @@ export function syntheticChurn(rows: number, { features, seed }: { features: num
   return { columns, y };
 }
 
-/** Average precision, scikit-learn's step-wise definition (ties grouped). */
-export function averagePrecision(y: Uint8Array, score: Float64Array): number {
-  const order = new Uint32Array(score.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => score[b] - score[a]);
-  let positives = 0;
-  for (const v of y) positives += v;
-  let tp = 0, fp = 0, recall = 0, ap = 0;
-  for (let i = 0; i < order.length; i++) {
-    if (y[order[i]]) tp++;
-    else fp++;
-    if (i + 1 < order.length && score[order[i + 1]] === score[order[i]]) continue;
-    ap += (tp / positives - recall) * (tp / (tp + fp));
-    recall = tp / positives;
-  }
-  return ap;
-}
-
 /** The scikit-learn side: reads the raw matrices, fits, times, scores; prints one JSON line. */
 const SKLEARN_SCRIPT = `
 import json, sys, time
@@ -181,6 +163,7 @@ predict_ms = (time.perf_counter() - t) * 1000
 print(json.dumps({"fit_ms": fit_ms, "predict_ms": predict_ms, "n_iter": int(model.n_iter_),
                   "pr_auc": float(average_precision_score(yh, p))}))
 `;
+import { averagePrecision } from "../pipeline/metrics.ts";
 
 async function writeColumns(path: string, columns: Float64Array[]): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
