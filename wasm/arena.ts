@@ -44,6 +44,8 @@ export class WasmArena {
   f64: Float64Array;
   /** Int32 view of the whole memory. */
   i32: Int32Array;
+  /** Float32 view of the whole memory. */
+  f32: Float32Array;
   /** Uint8 view of the whole memory. */
   u8: Uint8Array;
 
@@ -54,6 +56,7 @@ export class WasmArena {
     this.#buffer = memory.buffer;
     this.f64 = new Float64Array(this.#buffer);
     this.i32 = new Int32Array(this.#buffer);
+    this.f32 = new Float32Array(this.#buffer);
     this.u8 = new Uint8Array(this.#buffer);
   }
 
@@ -85,6 +88,7 @@ export class WasmArena {
       this.#buffer = this.#memory.buffer;
       this.f64 = new Float64Array(this.#buffer);
       this.i32 = new Int32Array(this.#buffer);
+      this.f32 = new Float32Array(this.#buffer);
       this.u8 = new Uint8Array(this.#buffer);
     }
   }

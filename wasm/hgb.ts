@@ -23,6 +23,7 @@
  * @module
  */
 
+import { WasmArena } from "./arena.ts";
 import * as hgb from "./hgb.wasm";
 
 // ---------------------------------------------------------------------------------------------
@@ -353,53 +354,7 @@ const NODE_BYTES = 32;
 // ---------------------------------------------------------------------------------------------
 // Wasm arena
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-const memory: WebAssembly.Memory = hgb.memory;
-const base: number = hgb.heap_base();
-let buffer: ArrayBufferLike = memory.buffer;
-let heapU8 = new Uint8Array(buffer);
-let heapI32 = new Int32Array(buffer);
-let heapF32 = new Float32Array(buffer);
-let heapF64 = new Float64Array(buffer);
-
-/** Makes the arena at least `bytes` long and refreshes the views. */
-function reserve(bytes: number): void {
-  const need = base + bytes;
-  const have = memory.buffer.byteLength;
-  if (need > have) {
-    const needPages = Math.ceil(need / PAGE);
-    if (needPages > MAX_PAGES) {
-      throw new RangeError(
-        `The fit needs ${Math.ceil(bytes / 2 ** 20)} MiB of Wasm memory, more than 4 GiB: use fewer rows`,
-      );
-    }
-    const target = Math.min(MAX_PAGES, Math.max(needPages, Math.ceil(needPages * 1.125)));
-    memory.grow(target - have / PAGE);
-  }
-  if (memory.buffer !== buffer) {
-    buffer = memory.buffer;
-    heapU8 = new Uint8Array(buffer);
-    heapI32 = new Int32Array(buffer);
-    heapF32 = new Float32Array(buffer);
-    heapF64 = new Float64Array(buffer);
-  }
-}
-
-/** Byte offsets handed out from the start of the arena, 16-byte aligned. */
-class Layout {
-  #end = 0;
-  /** Reserves `bytes`; returns the absolute byte offset. */
-  take(bytes: number): number {
-    const at = Math.ceil(this.#end / 16) * 16;
-    this.#end = at + bytes;
-    return base + at;
-  }
-  /** Bytes laid out so far. */
-  get size(): number {
-    return Math.ceil(this.#end / 16) * 16;
-  }
-}
+const arena = new WasmArena(hgb.memory, hgb.heap_base());
 
 /** The arena's current owner: every call that lays the arena out claims it. */
 let arenaOwner = 0;
@@ -413,7 +368,7 @@ function claimArena(): number {
 
 /** Current size of the hgb module's linear memory in bytes (grows, never shrinks). */
 export function hgbMemoryBytes(): number {
-  return memory.buffer.byteLength;
+  return arena.bytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,7 +428,7 @@ class WasmKernels implements HgbKernels {
     this.#l2 = data.l2;
     this.#minGain = data.minGain;
     this.#maxNodes = data.maxTreeNodes;
-    const layout = new Layout();
+    const layout = arena.layout();
     this.#xb = layout.take(n * nf);
     this.#xv = layout.take(nv * nf);
     this.#ordered = layout.take(nt * 8);
@@ -495,20 +450,20 @@ class WasmKernels implements HgbKernels {
     // Binning stages one block of one column at the start of the histogram pool.
     const stage = this.#pool;
     this.#arenaBytes = layout.size + Math.max(BIN_BLOCK * 8, 2 * this.#slotBytes);
-    reserve(this.#arenaBytes);
+    arena.reserve(this.#arenaBytes);
 
-    heapF64.set(data.tables, tables >>> 3);
-    heapI32.set(data.nBinsNonMissing, this.#nbins >>> 2);
-    heapU8.set(data.y, this.#y);
-    if (data.weights) heapF64.set(data.weights, this.#sw >>> 3);
-    heapI32.set(data.train, this.#train >>> 2);
-    heapI32.set(data.validation, this.#val >>> 2);
+    arena.f64.set(data.tables, tables >>> 3);
+    arena.i32.set(data.nBinsNonMissing, this.#nbins >>> 2);
+    arena.u8.set(data.y, this.#y);
+    if (data.weights) arena.f64.set(data.weights, this.#sw >>> 3);
+    arena.i32.set(data.train, this.#train >>> 2);
+    arena.i32.set(data.validation, this.#val >>> 2);
     for (let f = 0; f < nf; f++) {
       // A binary search over 2^steps - 1 entries covers this feature's thresholds.
       const steps = Math.ceil(Math.log2(data.nBinsNonMissing[f]));
       for (let a = 0; a < n; a += BIN_BLOCK) {
         const b = Math.min(n, a + BIN_BLOCK);
-        heapF64.set(data.columns[f].subarray(a, b), stage >>> 3);
+        arena.f64.set(data.columns[f].subarray(a, b), stage >>> 3);
         hgb.bin_column(stage, b - a, tables + f * 2048, steps, this.#missingBin, this.#xb + f * n + a, 1);
       }
     }
@@ -516,7 +471,7 @@ class WasmKernels implements HgbKernels {
     hgb.fill_raw(this.#raw, this.#train, nt, data.baseline);
     hgb.fill_raw(this.#raw, this.#val, nv, data.baseline);
     hgb.missing_flags(this.#xb, n, nf, this.#train, nt, this.#missingBin, this.#flags);
-    return heapU8.slice(this.#flags, this.#flags + nf);
+    return arena.u8.slice(this.#flags, this.#flags + nf);
   }
 
   gradients(): number {
@@ -528,8 +483,8 @@ class WasmKernels implements HgbKernels {
     this.#check();
     const o = this.#gh >>> 2;
     for (let i = 0; i < this.#n; i++) {
-      heapF32[o + 2 * i] = gradients[i];
-      heapF32[o + 2 * i + 1] = hessians[i];
+      arena.f32[o + 2 * i] = gradients[i];
+      arena.f32[o + 2 * i + 1] = hessians[i];
     }
   }
 
@@ -540,21 +495,21 @@ class WasmKernels implements HgbKernels {
 
   startTree(): void {
     this.#check();
-    heapU8.copyWithin(this.#part, this.#train, this.#train + this.#nt * 4);
+    arena.u8.copyWithin(this.#part, this.#train, this.#train + this.#nt * 4);
   }
 
   rootSums(): [number, number] {
     this.#check();
     hgb.sum_gh(this.#gh, this.#part, this.#nt, this.#out);
     const o = this.#out >>> 3;
-    return [heapF64[o], heapF64[o + 1]];
+    return [arena.f64[o], arena.f64[o + 1]];
   }
 
   #slot(slot: number): number {
-    const end = this.#pool - base + (slot + 1) * this.#slotBytes;
+    const end = this.#pool - arena.base + (slot + 1) * this.#slotBytes;
     if (end > this.#arenaBytes) {
       this.#arenaBytes = end + 4 * this.#slotBytes;
-      reserve(this.#arenaBytes);
+      arena.reserve(this.#arenaBytes);
     }
     return this.#pool + slot * this.#slotBytes;
   }
@@ -587,7 +542,7 @@ class WasmKernels implements HgbKernels {
       this.#minGain,
       this.#out,
     );
-    const o = this.#out >>> 3, h = heapF64;
+    const o = this.#out >>> 3, h = arena.f64;
     return {
       gain: h[o],
       feature: h[o + 1],
@@ -637,27 +592,27 @@ class WasmKernels implements HgbKernels {
     const sumGradients = new Float64Array(m), sumHessians = new Float64Array(m);
     const o = at >>> 3;
     for (let i = 0; i < m; i++) {
-      sumGradients[i] = heapF64[o + 2 * i];
-      sumHessians[i] = heapF64[o + 2 * i + 1];
+      sumGradients[i] = arena.f64[o + 2 * i];
+      sumHessians[i] = arena.f64[o + 2 * i + 1];
     }
     const c = (at + m * 16) >>> 2;
-    return { sumGradients, sumHessians, counts: heapI32.slice(c, c + m) };
+    return { sumGradients, sumHessians, counts: arena.i32.slice(c, c + m) };
   }
 
   readPartition({ start, count }: { start: number; count: number }): Int32Array {
     this.#check();
     const o = (this.#part >>> 2) + start;
-    return heapI32.slice(o, o + count);
+    return arena.i32.slice(o, o + count);
   }
 
   readRaw(): Float64Array {
     this.#check();
-    return heapF64.slice(this.#raw >>> 3, (this.#raw >>> 3) + this.#n);
+    return arena.f64.slice(this.#raw >>> 3, (this.#raw >>> 3) + this.#n);
   }
 
   readBinned(): Uint8Array {
     this.#check();
-    return heapU8.slice(this.#xb, this.#xb + this.#n * this.#nf);
+    return arena.u8.slice(this.#xb, this.#xb + this.#n * this.#nf);
   }
 }
 
@@ -666,13 +621,13 @@ function writeNodes(tree: HgbTreeNodes, at: number): void {
   const m = tree.feature.length;
   for (let i = 0; i < m; i++) {
     const p = at + i * NODE_BYTES;
-    heapF64[p >>> 3] = tree.threshold[i];
-    heapF64[(p >>> 3) + 1] = tree.value[i];
-    heapI32[(p >>> 2) + 4] = tree.feature[i];
-    heapI32[(p >>> 2) + 5] = tree.left[i];
-    heapI32[(p >>> 2) + 6] = tree.right[i];
-    heapU8[p + 28] = tree.bin[i];
-    heapU8[p + 29] = tree.missingLeft[i];
+    arena.f64[p >>> 3] = tree.threshold[i];
+    arena.f64[(p >>> 3) + 1] = tree.value[i];
+    arena.i32[(p >>> 2) + 4] = tree.feature[i];
+    arena.i32[(p >>> 2) + 5] = tree.left[i];
+    arena.i32[(p >>> 2) + 6] = tree.right[i];
+    arena.u8[p + 28] = tree.bin[i];
+    arena.u8[p + 29] = tree.missingLeft[i];
   }
 }
 
@@ -930,18 +885,18 @@ function finite(t: number, [a, b]: [number, number]): number {
  */
 function allThresholds(columns: readonly Float64Array[], rows: Int32Array, maxBins: number): number[][] {
   claimArena();
-  const m = rows.length, layout = new Layout();
+  const m = rows.length, layout = arena.layout();
   const x = layout.take(m * 8), tmp = layout.take(m * 8), counts = layout.take(6 * 2048 * 4);
-  reserve(layout.size);
+  arena.reserve(layout.size);
   const o = x >>> 3;
   return columns.map((column) => {
     let k = 0;
     for (let i = 0; i < m; i++) {
       const v = column[rows[i]];
-      if (v === v) heapF64[o + k++] = v;
+      if (v === v) arena.f64[o + k++] = v;
     }
     hgb.sort_f64(x, k, tmp, counts);
-    return sortedThresholds(heapF64.subarray(o, o + k), maxBins);
+    return sortedThresholds(arena.f64.subarray(o, o + k), maxBins);
   });
 }
 
@@ -1385,16 +1340,16 @@ function layoutPrediction(compiled: Compiled, { nf, block, width }: { nf: number
   out: number;
 } {
   claimArena();
-  const layout = new Layout();
+  const layout = arena.layout();
   const nodes = layout.take(compiled.nodes.byteLength);
   const starts = layout.take(compiled.starts.length * 4);
   const depths = layout.take(compiled.depths.length * 4);
   const x = layout.take(block * nf * 8);
   const out = layout.take(block * width * 8);
-  reserve(layout.size);
-  heapU8.set(new Uint8Array(compiled.nodes), nodes);
-  heapI32.set(compiled.starts, starts >>> 2);
-  heapI32.set(compiled.depths, depths >>> 2);
+  arena.reserve(layout.size);
+  arena.u8.set(new Uint8Array(compiled.nodes), nodes);
+  arena.i32.set(compiled.starts, starts >>> 2);
+  arena.i32.set(compiled.depths, depths >>> 2);
   return { nodes, starts, depths, x, out };
 }
 
@@ -1408,8 +1363,8 @@ function copyBlock(columns: readonly Float64Array[], { x, a, b, rows }: {
   const len = b - a;
   for (let f = 0; f < columns.length; f++) {
     const o = (x >>> 3) + f * len, col = columns[f];
-    if (rows) { for (let i = 0; i < len; i++) heapF64[o + i] = col[rows[a + i]]; }
-    else heapF64.set(col.subarray(a, b), o);
+    if (rows) { for (let i = 0; i < len; i++) arena.f64[o + i] = col[rows[a + i]]; }
+    else arena.f64.set(col.subarray(a, b), o);
   }
 }
 
@@ -1441,10 +1396,10 @@ export function predictHgb(
   for (let a = 0; a < n; a += PREDICT_BLOCK) {
     const b = Math.min(n, a + PREDICT_BLOCK), len = b - a;
     copyBlock(columns, { x, a, b });
-    heapF64.fill(model.baseline, out >>> 3, (out >>> 3) + len);
+    arena.f64.fill(model.baseline, out >>> 3, (out >>> 3) + len);
     hgb.predict_raw(x, len, nodes, starts, depths, model.nIter, out);
     if (!options.raw) hgb.expit(out, len);
-    result.set(heapF64.subarray(out >>> 3, (out >>> 3) + len), a);
+    result.set(arena.f64.subarray(out >>> 3, (out >>> 3) + len), a);
   }
   return result;
 }
@@ -1479,10 +1434,10 @@ export function hgbContributions(
     const b = Math.min(count, a + block), len = b - a;
     copyBlock(columns, { x, a, b, rows });
     const o = out >>> 3;
-    heapF64.fill(0, o, o + len * width);
-    for (let r = 0; r < len; r++) heapF64[o + r * width + nf] = model.baseline;
+    arena.f64.fill(0, o, o + len * width);
+    for (let r = 0; r < len; r++) arena.f64[o + r * width + nf] = model.baseline;
     hgb.contributions(x, len, nodes, starts, depths, model.nIter, nf, out);
-    values.set(heapF64.subarray(o, o + len * width), a * width);
+    values.set(arena.f64.subarray(o, o + len * width), a * width);
   }
   return { rows: count, features: nf, values };
 }
