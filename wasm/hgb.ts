@@ -24,6 +24,7 @@
  */
 
 import { WasmArena } from "./arena.ts";
+import { NumpyRandomState, sklearnDerivedSeed, stratifiedTrainTestSplit } from "./numpy_random.ts";
 import * as hgb from "./hgb.wasm";
 
 // ---------------------------------------------------------------------------------------------
@@ -59,7 +60,10 @@ export interface HgbOptions {
   nIterNoChange?: number;
   /** Improvement needed by early stopping (default 1e-7). */
   tol?: number;
-  /** Seed of the validation split and of the binning subsample (default 0). */
+  /**
+   * scikit-learn's `random_state` (default 0): the validation split and the binning subsample
+   * are drawn exactly as scikit-learn draws them for the same value (see `numpy_random.ts`).
+   */
   randomState?: number;
   /** Weight per row (finite, >= 0, summing to more than 0 on the training rows). */
   sampleWeight?: Float64Array;
@@ -732,98 +736,22 @@ function checkWeights(w: Float64Array | undefined, n: number): Float64Array | nu
 // ---------------------------------------------------------------------------------------------
 // Randomness, validation split, binning thresholds
 
-/** A seeded PRNG (xoshiro128**, seeded by splitmix32). */
-class HgbRng {
-  #s = new Uint32Array(4);
-  /** Seeds the generator. */
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      this.#s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-  }
-  /** The next 32 random bits. */
-  next(): number {
-    const s = this.#s;
-    const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return r;
-  }
-  /** A uniform integer in [0, k) for k <= 2^32 (53 random bits, bias below 2^-21). */
-  below(k: number): number {
-    const x = (this.next() * 2 ** 21 + (this.next() >>> 11)) / 2 ** 53;
-    return Math.floor(x * k);
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
-
-/** Shuffles `a` in place (Fisher-Yates); only its first `k` entries when given (a uniform sample of k). */
-function shuffle(a: Int32Array, { rng, k = a.length }: { rng: HgbRng; k?: number }): void {
-  for (let i = 0; i < Math.min(k, a.length - 1); i++) {
-    const j = i + rng.below(a.length - i);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-}
-
 /**
- * Stratified train/validation split: ceil(fraction × n) validation rows, each class split in
- * proportion (largest remainder), rows drawn at random within each class. Returns both row lists
- * ascending.
+ * scikit-learn's stratified validation split (`train_test_split(stratify=y, test_size=fraction,
+ * random_state=seed)`): the training and the validation rows, in scikit-learn's order.
  */
-function stratifiedSplit(y: Uint8Array, options: { fraction: number; rng: HgbRng }): [Int32Array, Int32Array] {
+function validationSplit(y: Uint8Array, options: { fraction: number; seed: number }): [Int32Array, Int32Array] {
   const n = y.length;
   const nVal = Math.ceil(options.fraction * n), nTrain = n - nVal;
-  const byClass: Int32Array[] = [0, 1].map((c) => {
-    let k = 0;
-    for (let i = 0; i < n; i++) k += y[i] === c ? 1 : 0;
-    const rows = new Int32Array(k);
-    for (let i = 0, j = 0; i < n; i++) if (y[i] === c) rows[j++] = i;
-    return rows;
-  });
-  if (Math.min(byClass[0].length, byClass[1].length) < 2 || nTrain < 2 || nVal < 2) {
-    const positives = byClass[1].length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += y[i];
+  if (Math.min(positives, n - positives) < 2 || nTrain < 2 || nVal < 2) {
     throw new RangeError(
       `A stratified validation split of ${n} rows (${positives} positive) needs at least 2 rows of each class ` +
         "and 2 rows on each side: turn early stopping off or pass more rows",
     );
   }
-  // Training rows per class: floor of the proportional share, the rest to the largest remainders.
-  const exact = byClass.map((rows) => (nTrain * rows.length) / n);
-  const take = exact.map(Math.floor);
-  let left = nTrain - take[0] - take[1];
-  const order = [0, 1].sort((a, b) => (exact[b] - take[b]) - (exact[a] - take[a]));
-  for (const c of order) {
-    if (left > 0 && take[c] < byClass[c].length) {
-      take[c]++;
-      left--;
-    }
-  }
-  const train = new Int32Array(nTrain), val = new Int32Array(nVal);
-  let t = 0, v = 0;
-  for (let c = 0; c < 2; c++) {
-    const rows = byClass[c];
-    shuffle(rows, { rng: options.rng });
-    train.set(rows.subarray(0, take[c]), t);
-    val.set(rows.subarray(take[c]), v);
-    t += take[c];
-    v += rows.length - take[c];
-  }
-  return [train.sort(), val.sort()];
+  return stratifiedTrainTestSplit(y, { testSize: options.fraction, seed: options.seed });
 }
 
 /**
@@ -1118,13 +1046,14 @@ export function fitHgb(columns: readonly Float64Array[], y: HgbLabels, options: 
     }
   }
   const kernels = options.kernels ?? createWasmKernels();
-  const rng = new HgbRng(params.randomState);
+  // scikit-learn derives one seed from random_state for the validation split and the binning subsample.
+  const seed = sklearnDerivedSeed(params.randomState);
 
   // Training and validation rows.
   let train: Int32Array, validation: Int32Array;
   const validate = params.earlyStopping && params.validationFraction !== null;
   if (validate) {
-    [train, validation] = stratifiedSplit(labels, { fraction: params.validationFraction!, rng });
+    [train, validation] = validationSplit(labels, { fraction: params.validationFraction!, seed });
   } else {
     train = new Int32Array(n);
     for (let i = 0; i < n; i++) train[i] = i;
@@ -1145,9 +1074,10 @@ export function fitHgb(columns: readonly Float64Array[], y: HgbLabels, options: 
   // Bin thresholds from (a seeded subsample of) the training rows.
   let binRows = train;
   if (nt > BINNING_SUBSAMPLE) {
-    binRows = train.slice();
-    shuffle(binRows, { rng, k: BINNING_SUBSAMPLE });
-    binRows = binRows.slice(0, BINNING_SUBSAMPLE);
+    // choice(nt, BINNING_SUBSAMPLE, replace=False) on a fresh RandomState(seed), as scikit-learn's _BinMapper.
+    const pick = new NumpyRandomState(seed).permutation(nt);
+    binRows = new Int32Array(BINNING_SUBSAMPLE);
+    for (let i = 0; i < BINNING_SUBSAMPLE; i++) binRows[i] = train[pick[i]];
   }
   const thresholds = allThresholds(columns, binRows, params.maxBins);
   const tables = new Float64Array(nf * 256).fill(Infinity);

@@ -144,6 +144,7 @@ interface FixtureScores {
 interface FixtureExpected {
   n_train: number;
   early_stopping_auto: FixtureScores;
+  early_stopping_auto_spread: (FixtureScores & { random_state: number })[];
   no_early_stopping: FixtureScores & { baseline: number; bin_thresholds: number[][]; test_proba: number[] };
 }
 
@@ -542,14 +543,18 @@ Deno.test("on the churn-like fixture the model matches scikit-learn's HistGradie
   const p = predictHgb(fixed, test);
   assertClose(p, sk.test_proba, { tol: 1e-9, what: "probabilities vs scikit-learn" });
 
-  // With early stopping (a different random validation split than numpy's), the scores agree.
-  const model = fitHgb(train, yTrain, { featureNames: columns.map((_, f) => `f${String(f).padStart(2, "0")}`) });
-  assert.equal(model.params.earlyStopping, true);
-  const q = predictHgb(model, test);
-  const pr = averagePrecision(yTest, q), roc = rocAuc(yTest, q);
-  const ref = expected.early_stopping_auto;
-  assert.ok(Math.abs(pr - ref.pr_auc) <= 0.01, `PR-AUC ${pr} vs scikit-learn ${ref.pr_auc}`);
-  assert.ok(Math.abs(roc - ref.roc_auc) <= 0.005, `ROC-AUC ${roc} vs scikit-learn ${ref.roc_auc}`);
+  // With early stopping, the same random_state draws the same validation rows as numpy: same
+  // number of iterations, same scores, for every seed of the spread.
+  for (const ref of expected.early_stopping_auto_spread) {
+    const model = fitHgb(train, yTrain, { randomState: ref.random_state });
+    assert.equal(model.params.earlyStopping, true);
+    assert.equal(model.nValidationRows, Math.ceil(0.1 * nt));
+    assert.equal(model.nIter, ref.n_iter, `n_iter for random_state ${ref.random_state}`);
+    const q = predictHgb(model, test);
+    const pr = averagePrecision(yTest, q), roc = rocAuc(yTest, q);
+    assert.ok(Math.abs(pr - ref.pr_auc) <= 1e-9, `PR-AUC ${pr} vs scikit-learn ${ref.pr_auc}`);
+    assert.ok(Math.abs(roc - ref.roc_auc) <= 1e-9, `ROC-AUC ${roc} vs scikit-learn ${ref.roc_auc}`);
+  }
   // The metrics of these tests reproduce scikit-learn's on the same probabilities.
   assert.ok(Math.abs(averagePrecision(yTest, p) - sk.pr_auc) < 1e-9);
   assert.ok(Math.abs(rocAuc(yTest, p) - sk.roc_auc) < 1e-9);
