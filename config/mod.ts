@@ -77,7 +77,11 @@ export const ConfigSchema = z.strictObject({
     level: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]),
     format: z.enum(["json", "text"]),
   }),
-  store: z.strictObject({ backend: z.enum(["fs", "kv"]), kv_path: z.string().nullable() }),
+  store: z.strictObject({
+    backend: z.enum(["fs", "kv"]),
+    kv_path: z.string().nullable(),
+    fsync_derived_tables: z.boolean(),
+  }),
   server: z.strictObject({
     host: nonEmpty,
     port: z.int().min(0).max(65535),

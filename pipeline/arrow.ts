@@ -160,8 +160,9 @@ export function tableToArrow(table: Table): Uint8Array {
 }
 
 /**
- * Converts one Arrow record batch to a table. Numeric columns are views of the
- * batch's buffers (no copy); dictionary codes are copied (missing → -1).
+ * Converts one Arrow record batch to a table. Numeric columns, and dictionary codes
+ * without missing values, are views of the batch's buffers (no copy); codes with
+ * missing values are copied (missing → -1).
  *
  * @throws {TypeError} on a column type this project does not use.
  */
@@ -187,9 +188,12 @@ export function tableFromArrowBatch(batch: RecordBatch): Table {
     } else if (DataType.isDictionary(type)) {
       const dictionary = data.dictionary ? [...(data.dictionary.toArray() as string[])] : [];
       const vals = data.values as Int32Array;
-      const codes = new Int32Array(n);
-      if (data.nullCount === 0) codes.set(vals.subarray(0, n));
-      else for (let i = 0; i < n; i++) codes[i] = data.getValid(i) ? vals[i] : -1;
+      let codes: Int32Array;
+      if (data.nullCount === 0) codes = vals.subarray(0, n);
+      else {
+        codes = new Int32Array(n);
+        for (let i = 0; i < n; i++) codes[i] = data.getValid(i) ? vals[i] : -1;
+      }
       out.push([field.name, { type: "dict", codes, dictionary }]);
     } else {
       throw new TypeError(`Column "${field.name}" has unsupported Arrow type ${type}`);

@@ -124,7 +124,11 @@ export function rateWindowOf(windows: readonly number[]): number {
  * @throws {TypeError} when the table is not a well-formed grid.
  */
 export function computeFeatures(daily: Table, options: FeatureOptions): FeatureResult {
-  const groupStarts = checkUserDaily(daily);
+  return featuresOf(daily, checkUserDaily(daily), options);
+}
+
+/** {@link computeFeatures} of a checked grid with its group starts. */
+function featuresOf(daily: Table, groupStarts: Int32Array, options: FeatureOptions): FeatureResult {
   const i32 = (c: string) => getColumn(daily, c, "i32").data;
   const columns: Record<string, Int32Array | Float64Array> = {};
   for (const [, c] of SUM_FEATURES) {
@@ -184,30 +188,47 @@ export interface LabelResult {
  * @throws {TypeError} when the table is not a well-formed grid.
  */
 export function computeLabels(daily: Table, options: LabelOptions): LabelResult {
-  const groupStarts = checkUserDaily(daily);
+  const kernel = labelKernel(daily, checkUserDaily(daily), options);
+  return { table: labelsTable(daily, kernel, {}), kernel };
+}
+
+/** The label kernel on a checked grid. */
+function labelKernel(daily: Table, groupStarts: Int32Array, options: LabelOptions): LabelOutput {
   const input = { groupStarts, active: getColumn(daily, "is_active_day", "i32").data };
-  const k = (options.impl ?? "wasm") === "wasm"
+  return (options.impl ?? "wasm") === "wasm"
     ? churnLabels(input, { windowDays: options.windowDays, out: options.reuse })
     : labelsTs(input, { windowDays: options.windowDays, out: options.reuse });
+}
+
+/** labels_daily from the label kernel's output: the labelled rows only (refilling `reuse`'s arrays). */
+function labelsTable(daily: Table, k: LabelOutput, options: { reuse?: Table }): Table {
+  const rows = daily.length;
   let n = 0;
-  for (let r = 0; r < daily.length; r++) n += k.labelled[r];
+  for (let r = 0; r < rows; r++) n += k.labelled[r];
   const keep = new Int32Array(n);
-  for (let r = 0, j = 0; r < daily.length; r++) if (k.labelled[r]) keep[j++] = r;
-  const pick = <A extends Int32Array>(src: A): Int32Array => {
-    const o = new Int32Array(n);
-    for (let j = 0; j < n; j++) o[j] = src[keep[j]];
-    return o;
-  };
-  const label = new Int32Array(n);
-  for (let j = 0; j < n; j++) label[j] = k.churnLabel[keep[j]];
-  const table = makeTable([
-    ["user_id", { type: "i32", data: pick(getColumn(daily, "user_id", "i32").data) }],
-    ["as_of_date", { type: "date", data: pick(getColumn(daily, "as_of_date", "date").data) }],
-    ["future_active_days", { type: "i32", data: pick(k.futureActiveDays) }],
-    ["churn_label", { type: "i32", data: label }],
-    ["trailing_active_days", { type: "i32", data: pick(k.trailingActive) }],
+  for (let r = 0, j = 0; r < rows; r++) if (k.labelled[r]) keep[j++] = r;
+  const prev = options.reuse?.columns;
+  const take = (name: string, col: Column): [string, Column] => [
+    name,
+    takeColumn(col, keep, { reuse: prev?.get(name), capacity: rows }),
+  ];
+  return makeTable([
+    take("user_id", getColumn(daily, "user_id", "i32")),
+    take("as_of_date", getColumn(daily, "as_of_date", "date")),
+    take("future_active_days", { type: "i32", data: k.futureActiveDays }),
+    ["churn_label", takeLabel(k.churnLabel, keep, { reuse: prev?.get("churn_label"), capacity: rows })],
+    take("trailing_active_days", { type: "i32", data: k.trailingActive }),
   ]);
-  return { table, kernel: k };
+}
+
+/** churn_label (kept as 0/1 bytes by the kernel) of the rows `keep`, as an i32 column. */
+function takeLabel(label: Uint8Array, keep: Int32Array, options: { reuse?: Column; capacity: number }): Column {
+  const k = keep.length, old = options.reuse;
+  const data = old?.type === "i32" && old.data.buffer.byteLength - old.data.byteOffset >= k * 4
+    ? new Int32Array(old.data.buffer, old.data.byteOffset, k)
+    : new Int32Array(new ArrayBuffer(Math.max(k, options.capacity) * 4), 0, k);
+  for (let j = 0; j < k; j++) data[j] = label[keep[j]];
+  return { type: "i32", data };
 }
 
 /** The population rule of SPEC §6. */
@@ -223,8 +244,11 @@ export interface TrainingRowsOptions {
   population: Population;
   /** Kernel implementation (default `wasm`). */
   impl?: KernelImpl;
-  /** Kernel outputs of a previous chunk, refilled. */
-  reuse?: { features?: RollingOutput; labels?: LabelOutput };
+  /**
+   * Kernel outputs and the rows table of a previous chunk, refilled (the previous table must no
+   * longer be needed).
+   */
+  reuse?: { features?: RollingOutput; labels?: LabelOutput; rows?: Table };
 }
 
 /** Training rows of one chunk and what was left out. */
@@ -233,8 +257,8 @@ export interface TrainingRows {
   table: Table;
   /** Labelled rows the population rule left out. */
   excluded: number;
-  /** Kernel outputs, to pass back as `reuse`. */
-  kernels: { features: RollingOutput; labels: LabelOutput };
+  /** Kernel outputs and `table`, to pass back as `reuse`. */
+  kernels: { features: RollingOutput; labels: LabelOutput; rows: Table };
 }
 
 /**
@@ -245,13 +269,27 @@ export interface TrainingRows {
  * @throws {TypeError} when the table is not a well-formed grid.
  */
 export function computeTrainingRows(daily: Table, options: TrainingRowsOptions): TrainingRows {
-  const f = computeFeatures(daily, { windows: options.windows, impl: options.impl, reuse: options.reuse?.features });
   const groupStarts = checkUserDaily(daily);
-  const active = getColumn(daily, "is_active_day", "i32").data;
-  const lk = (options.impl ?? "wasm") === "wasm"
-    ? churnLabels({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels })
-    : labelsTs({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels });
-  const n = daily.length;
+  const f = featuresOf(daily, groupStarts, {
+    windows: options.windows,
+    impl: options.impl,
+    reuse: options.reuse?.features,
+  });
+  const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
+  const { table, excluded } = trainingTable(f.table, lk, {
+    population: options.population,
+    reuse: options.reuse?.rows,
+  });
+  return { table, excluded, kernels: { features: f.kernel, labels: lk, rows: table } };
+}
+
+/** The training rows from the feature table and the label kernel's output (refilling `reuse`'s arrays). */
+function trainingTable(
+  features: Table,
+  lk: LabelOutput,
+  options: { population: Population; reuse?: Table },
+): { table: Table; excluded: number } {
+  const n = features.length;
   const keep = new Int32Array(n);
   let k = 0, excluded = 0;
   for (let r = 0; r < n; r++) {
@@ -260,16 +298,112 @@ export function computeTrainingRows(daily: Table, options: TrainingRowsOptions):
     else excluded++;
   }
   const idx = keep.subarray(0, k);
+  const prev = options.reuse?.columns;
+  // Room for a whole chunk, so later chunks refill these arrays instead of allocating.
+  const take = (name: string, col: Column): Column => takeColumn(col, idx, { reuse: prev?.get(name), capacity: n });
   const out: [string, Column][] = [];
-  for (const [name, col] of f.table.columns) out.push([name, takeColumn(col, idx)]);
-  const future = new Int32Array(k), label = new Int32Array(k);
-  for (let j = 0; j < k; j++) {
-    future[j] = lk.futureActiveDays[idx[j]];
-    label[j] = lk.churnLabel[idx[j]];
+  for (const [name, col] of features.columns) out.push([name, take(name, col)]);
+  out.push(["future_active_days", take("future_active_days", { type: "i32", data: lk.futureActiveDays })]);
+  out.push(["churn_label", takeLabel(lk.churnLabel, idx, { reuse: prev?.get("churn_label"), capacity: n })]);
+  return { table: makeTable(out), excluded };
+}
+
+/** Options of {@link computeFeatureTables}. */
+export interface FeatureTablesOptions extends TrainingRowsOptions {
+  /** Kernel outputs and buffers of a previous chunk, refilled (its tables must no longer be needed). */
+  reuse?: FeatureTables["reuse"];
+}
+
+/** The feature and label tables of one grid chunk, and which rows are training rows. */
+export interface FeatureTables {
+  /** user_features_daily (as {@link computeFeatures}). */
+  features: Table;
+  /** labels_daily (as {@link computeLabels}). */
+  labels: Table;
+  /** Rows of `features` that are training rows (labelled, in the population), ascending. */
+  trainingRows: Int32Array;
+  /** Labelled rows the population rule left out. */
+  excluded: number;
+  /** The label kernel's output for the chunk. */
+  labelKernel: LabelOutput;
+  /** Kernel outputs and buffers, to pass back as `reuse`. */
+  reuse: { features: RollingOutput; labels: LabelOutput; labelRows: Table; keep: Int32Array; churn: Int32Array };
+}
+
+/**
+ * The features and the labels of a grid (or a chunk of whole users) in one pass: the grid is
+ * checked once and each kernel runs once. Same tables as {@link computeFeatures} and
+ * {@link computeLabels}; {@link trainingRowsInPlace} then turns the features into the rows
+ * of {@link computeTrainingRows}.
+ *
+ * @throws {TypeError} when the table is not a well-formed grid.
+ */
+export function computeFeatureTables(daily: Table, options: FeatureTablesOptions): FeatureTables {
+  const groupStarts = checkUserDaily(daily);
+  const f = featuresOf(daily, groupStarts, {
+    windows: options.windows,
+    impl: options.impl,
+    reuse: options.reuse?.features,
+  });
+  const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
+  const labels = labelsTable(daily, lk, { reuse: options.reuse?.labelRows });
+  const n = daily.length;
+  const keepBuf = options.reuse && options.reuse.keep.length >= n ? options.reuse.keep : new Int32Array(n);
+  let k = 0, excluded = 0;
+  for (let r = 0; r < n; r++) {
+    if (!lk.labelled[r]) continue;
+    if (options.population === "all" || lk.trailingActive[r] > 0) keepBuf[k++] = r;
+    else excluded++;
   }
-  out.push(["future_active_days", { type: "i32", data: future }]);
-  out.push(["churn_label", { type: "i32", data: label }]);
-  return { table: makeTable(out), excluded, kernels: { features: f.kernel, labels: lk } };
+  const churn = options.reuse && options.reuse.churn.length >= n ? options.reuse.churn : new Int32Array(n);
+  return {
+    features: f.table,
+    labels,
+    trainingRows: keepBuf.subarray(0, k),
+    excluded,
+    labelKernel: lk,
+    reuse: { features: f.kernel, labels: lk, labelRows: labels, keep: keepBuf, churn },
+  };
+}
+
+/**
+ * The training rows of {@link computeFeatureTables}' output (as {@link computeTrainingRows}):
+ * the feature columns of the training rows, then future_active_days and churn_label. Built in
+ * place, without copies: the feature table's arrays (and the grid chunk they view) are
+ * compacted to the training rows, so `tables.features` is no longer valid afterwards — write
+ * it out first.
+ */
+export function trainingRowsInPlace(tables: FeatureTables): Table {
+  const idx = tables.trainingRows, k = idx.length, lk = tables.labelKernel;
+  // Runs of consecutive rows: (destination, source start, length), each moved as one block.
+  const runs: number[] = [];
+  for (let j = 0; j < k;) {
+    let e = j + 1;
+    while (e < k && idx[e] === idx[j] + (e - j)) e++;
+    runs.push(j, idx[j], e - j);
+    j = e;
+  }
+  const done = new Set<Int32Array | Float64Array | Uint8Array>();
+  const compact = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+    if (!done.has(a)) {
+      done.add(a);
+      // Sources are ascending and never below their destination: moving runs in order never
+      // overwrites a row still to move (copyWithin handles the overlap within a run).
+      for (let r = 0; r < runs.length; r += 3) {
+        if (runs[r] !== runs[r + 1]) a.copyWithin(runs[r], runs[r + 1], runs[r + 1] + runs[r + 2]);
+      }
+    }
+    return a.subarray(0, k) as T;
+  };
+  const out: [string, Column][] = [];
+  for (const [name, c] of tables.features.columns) {
+    out.push([name, c.type === "dict" ? { ...c, codes: compact(c.codes) } : { ...c, data: compact(c.data) } as Column]);
+  }
+  out.push(["future_active_days", { type: "i32", data: compact(lk.futureActiveDays) }]);
+  const churn = tables.reuse.churn.subarray(0, k);
+  for (let j = 0; j < k; j++) churn[j] = lk.churnLabel[idx[j]];
+  out.push(["churn_label", { type: "i32", data: churn }]);
+  return makeTable(out);
 }
 
 /** Options of {@link computeScoringRows}. */

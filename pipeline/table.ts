@@ -139,30 +139,76 @@ export function takeRows(table: Table, indices: Int32Array): Table {
   return makeTable(out);
 }
 
-/** Returns a new column with only the given rows, in that order. */
-export function takeColumn(column: Column, indices: Int32Array): Column {
+/** A typed array {@link gather} copies. */
+type Numbers = Float64Array | Int32Array | Uint8Array;
+
+/**
+ * `dst[i] = src[indices[i]]` for every i, with runs of consecutive indices (the common case:
+ * rows kept in order) copied as blocks.
+ */
+function gather<T extends Numbers>(dst: T, src: T, indices: Int32Array): void {
   const n = indices.length;
+  let i = 0;
+  while (i < n) {
+    const start = indices[i];
+    let j = i + 1;
+    while (j < n && indices[j] === start + (j - i)) j++;
+    if (j - i >= 8) dst.set(src.subarray(start, start + (j - i)) as never, i);
+    else for (let k = i; k < j; k++) dst[k] = src[indices[k]];
+    i = j;
+  }
+}
+
+/** Options of {@link takeColumn}. */
+export interface TakeColumnOptions {
+  /**
+   * A column of the same type that is no longer needed: its buffer is refilled when it holds
+   * enough rows (fresh memory is slow), else a new array is allocated.
+   */
+  reuse?: Column;
+  /** Rows to allocate room for when a new array is needed (at least the rows taken). */
+  capacity?: number;
+}
+
+/**
+ * Returns a column with only the given rows, in that order: a new array, or a view over the
+ * buffer of `options.reuse`.
+ */
+export function takeColumn(column: Column, indices: Int32Array, options: TakeColumnOptions = {}): Column {
+  const n = indices.length;
+  const reuse = options.reuse?.type === column.type ? options.reuse : undefined;
+  const room = Math.max(n, options.capacity ?? n);
+  const target = <T extends Float64Array | Int32Array | Uint8Array>(
+    ctor: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+    prev: T | undefined,
+  ): T => {
+    const size = ctor.BYTES_PER_ELEMENT;
+    if (prev && prev.buffer.byteLength - prev.byteOffset >= n * size) {
+      return new ctor(prev.buffer as ArrayBuffer, prev.byteOffset, n);
+    }
+    return new ctor(new ArrayBuffer(room * size), 0, n);
+  };
   switch (column.type) {
     case "f64":
     case "timestamp": {
-      const data = new Float64Array(n);
-      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      const data = target(Float64Array, reuse?.type === "f64" || reuse?.type === "timestamp" ? reuse.data : undefined);
+      gather(data, column.data, indices);
       return { type: column.type, data };
     }
     case "i32":
     case "date": {
-      const data = new Int32Array(n);
-      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      const data = target(Int32Array, reuse?.type === "i32" || reuse?.type === "date" ? reuse.data : undefined);
+      gather(data, column.data, indices);
       return { type: column.type, data };
     }
     case "bool": {
-      const data = new Uint8Array(n);
-      for (let i = 0; i < n; i++) data[i] = column.data[indices[i]];
+      const data = target(Uint8Array, reuse?.type === "bool" ? reuse.data : undefined);
+      gather(data, column.data, indices);
       return { type: "bool", data };
     }
     case "dict": {
-      const codes = new Int32Array(n);
-      for (let i = 0; i < n; i++) codes[i] = column.codes[indices[i]];
+      const codes = target(Int32Array, reuse?.type === "dict" ? reuse.codes : undefined);
+      gather(codes, column.codes, indices);
       return { type: "dict", codes, dictionary: column.dictionary };
     }
   }

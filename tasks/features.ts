@@ -13,12 +13,15 @@ import { formatDate } from "../pipeline/dates.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import {
   computeFeatures,
+  computeFeatureTables,
   computeLabels,
   computeScoringRows,
   computeTrainingRows,
+  type FeatureTables,
   type KernelImpl,
   type Population,
   type TrainingRows,
+  trainingRowsInPlace,
   UserChunker,
 } from "../pipeline/features.ts";
 import { getColumn, type Table } from "../pipeline/table.ts";
@@ -26,11 +29,14 @@ import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
 import { stringFlag, type Task, UsageError } from "./cli.ts";
 import { atomicWrite, joinPath, readArrowBatches, writeJsonAtomic, writeTableCsv } from "./io.ts";
 
-/** Writes a stream of tables with one schema as an Arrow file and, optionally, a CSV file, atomically. */
+/**
+ * Writes a stream of tables with one schema as an Arrow file and, optionally, a CSV file,
+ * atomically; `sync: false` skips the Arrow file's fsync (see `atomicWrite`).
+ */
 export async function writeTableStream(
   path: string,
   produce: (emit: (table: Table) => Promise<void>) => Promise<void>,
-  options: { csvPath?: string } = {},
+  options: { csvPath?: string; sync?: boolean } = {},
 ): Promise<number> {
   let rows = 0;
   const run = async (csvWrite?: (chunk: Uint8Array) => Promise<void>) => {
@@ -47,8 +53,9 @@ export async function writeTableStream(
       if (first) throw new Error(`Nothing to write to ${path}: the input had no batches`);
       for (const chunk of enc.finish()) await write(chunk);
       await csv?.close();
-    });
+    }, { sync: options.sync });
   };
+  // CSV has no end marker to detect a cut-short file: CSV copies are always fsynced.
   if (options.csvPath) await atomicWrite(options.csvPath, (w) => run(w));
   else await run();
   return rows;
@@ -81,6 +88,8 @@ export interface FeatureStepOptions {
   csv?: boolean;
   /** Kernel implementation (default wasm). */
   impl?: KernelImpl;
+  /** fsync the outputs before their rename (default true; config `store.fsync_derived_tables`). */
+  sync?: boolean;
 }
 
 /** Computes user_features_daily from user_daily; returns the rows written. */
@@ -97,7 +106,7 @@ export async function runFeatures(
       reuse = r.kernel;
       await emit(r.table);
     });
-  }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined });
+  }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined, sync: options.sync });
 }
 
 /** Computes labels_daily from user_daily; returns the rows written. */
@@ -114,7 +123,7 @@ export async function runLabels(
       reuse = r.kernel;
       await emit(r.table);
     });
-  }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined });
+  }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined, sync: options.sync });
 }
 
 /** Summary of the training set, written beside it. */
@@ -152,7 +161,7 @@ export async function runTrainingSet(
       await emit(r.table);
       emitted = true;
     });
-  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined });
+  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync });
   const summary: TrainingSetSummary = {
     rows,
     positives,
@@ -160,8 +169,65 @@ export async function runTrainingSet(
     population: options.population,
     excluded_by_population: excluded,
   };
-  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary);
+  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary, { sync: options.sync });
   return summary;
+}
+
+/** What {@link runFeatureTables} wrote. */
+export interface FeatureTablesSummary {
+  /** Rows of user_features_daily. */
+  features: number;
+  /** Rows of labels_daily. */
+  labels: number;
+  /** The training set's summary. */
+  training: TrainingSetSummary;
+}
+
+/**
+ * Computes user_features_daily, labels_daily and training_dataset in one pass over the grid
+ * (read once, each kernel run once per chunk, the three files written side by side): the same
+ * files as {@link runFeatures}, {@link runLabels} and {@link runTrainingSet} one after the other.
+ */
+export async function runFeatureTables(
+  dailyPath: string,
+  outDir: string,
+  options: FeatureStepOptions & { windows: readonly number[]; windowDays: number; population: Population },
+): Promise<FeatureTablesSummary> {
+  const csv = (name: string) => options.csv ? joinPath(outDir, `${name}.csv`) : undefined;
+  const file = (name: string) => joinPath(outDir, `${name}.arrow`);
+  let positives = 0, excluded = 0, labels = 0, training = 0;
+  let reuse: FeatureTables["reuse"] | undefined;
+  const features = await writeTableStream(file("user_features_daily"), async (emitFeatures) => {
+    labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
+      training = await writeTableStream(file("training_dataset"), async (emitTraining) => {
+        let emitted = false;
+        await forEachUserChunk(dailyPath, async (chunk) => {
+          const r = computeFeatureTables(chunk, { ...options, reuse });
+          reuse = r.reuse;
+          excluded += r.excluded;
+          // The writers have copied or written each table when emit resolves: the feature
+          // table's arrays can then be compacted in place into the training rows.
+          await emitFeatures(r.features);
+          await emitLabels(r.labels);
+          if (r.trainingRows.length === 0 && emitted) return;
+          const training = trainingRowsInPlace(r);
+          const label = getColumn(training, "churn_label", "i32").data;
+          for (let i = 0; i < label.length; i++) positives += label[i];
+          await emitTraining(training);
+          emitted = true;
+        });
+      }, { csvPath: csv("training_dataset"), sync: options.sync });
+    }, { csvPath: csv("labels_daily"), sync: options.sync });
+  }, { csvPath: csv("user_features_daily"), sync: options.sync });
+  const summary: TrainingSetSummary = {
+    rows: training,
+    positives,
+    churn_rate: training ? positives / training : 0,
+    population: options.population,
+    excluded_by_population: excluded,
+  };
+  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary, { sync: options.sync });
+  return { features, labels, training: summary };
 }
 
 function implFlag(value: string | boolean | undefined): KernelImpl {
@@ -216,7 +282,12 @@ export const featuresTask: Task = {
       }
     }
     const t0 = performance.now();
-    const rows = await runFeatures(input, output, { windows, csv: flags.csv === true, impl: implFlag(flags.kernels) });
+    const rows = await runFeatures(input, output, {
+      windows,
+      csv: flags.csv === true,
+      impl: implFlag(flags.kernels),
+      sync: config.store.fsync_derived_tables,
+    });
     log(
       `${rows} rows, windows ${windows.join("/")} days → ${output}/user_features_daily.arrow in ${
         ((performance.now() - t0) / 1000).toFixed(2)
@@ -251,6 +322,7 @@ export const labelsTask: Task = {
       windowDays: w,
       csv: flags.csv === true,
       impl: implFlag(flags.kernels),
+      sync: config.store.fsync_derived_tables,
     });
     log(
       `${rows} labelled rows (W = ${w} days) → ${output}/labels_daily.arrow in ${
@@ -289,6 +361,7 @@ export const trainingSetTask: Task = {
       windows: config.features.windows_days,
       windowDays: config.churn.window_days,
       population,
+      sync: config.store.fsync_derived_tables,
     });
     log(
       `${s.rows} rows, churn rate ${
@@ -296,6 +369,48 @@ export const trainingSetTask: Task = {
       }% (population ${population}, ${s.excluded_by_population} labelled rows left out) → ${output}/training_dataset.arrow in ${
         ((performance.now() - t0) / 1000).toFixed(2)
       } s`,
+    );
+    return 0;
+  },
+};
+
+/** The `features:all` task. */
+export const featureTablesTask: Task = {
+  name: "features:all",
+  summary:
+    "Compute user_features_daily, labels_daily and training_dataset in one pass over the grid (what pipeline and retrain run).",
+  flags: {
+    ...COMMON,
+    population: {
+      type: "string",
+      value: "RULE",
+      description: "active (users active in the trailing W days) or all",
+      default: "config churn.population",
+    },
+  },
+  async run({ config, flags, log }) {
+    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
+    const output = stringFlag(flags, "output-dir", config.paths.features);
+    const population = stringFlag(flags, "population", config.churn.population);
+    if (population !== "active" && population !== "all") {
+      throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
+    }
+    const t0 = performance.now();
+    const s = await runFeatureTables(input, output, {
+      csv: flags.csv === true,
+      impl: implFlag(flags.kernels),
+      windows: config.features.windows_days,
+      windowDays: config.churn.window_days,
+      population,
+      sync: config.store.fsync_derived_tables,
+    });
+    log(
+      `${s.features} feature rows (windows ${
+        config.features.windows_days.join("/")
+      } days), ${s.labels} labelled rows ` +
+        `(W = ${config.churn.window_days} days), ${s.training.rows} training rows, churn rate ${
+          (s.training.churn_rate * 100).toFixed(1)
+        }% (population ${population}) → ${output} in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
     );
     return 0;
   },

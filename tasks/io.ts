@@ -2,6 +2,14 @@
  * File I/O for the tasks: atomic writes (temporary name, fsync, rename), streaming
  * CSV reads, CSV and Arrow IPC table files.
  *
+ * Durability: raw data, artifacts, the registry and predictions are fsynced before
+ * the rename. Derived tables (the Arrow files of `prepare`, `features`, `labels`,
+ * `training-set`) can skip the fsync (`{ sync: false }`, config
+ * `store.fsync_derived_tables`): they are recomputed from the raw data by rerunning
+ * a step, and the Arrow readers here refuse a stream without its end-of-stream
+ * marker, so a table cut short by a power loss is an error naming the file, never a
+ * silently shorter table.
+ *
  * @module
  */
 
@@ -38,41 +46,131 @@ async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   while (off < chunk.length) off += await file.write(chunk.subarray(off));
 }
 
+/** Bytes gathered before one write call: small chunks (Arrow metadata, column buffers) are coalesced. */
+const COALESCE_BYTES = 1 << 20;
+/** Coalescing buffers of finished writes, reused (fresh memory is slow). */
+const spareBuffers: Uint8Array[] = [];
+
+/** What {@link coalescingWriter} returns. */
+interface CoalescingWriter {
+  /** Copies `chunk` (or writes it, when large); resolves once `chunk` may be reused. */
+  write: (chunk: Uint8Array) => Promise<void>;
+  /** Writes everything gathered and waits for every write to finish. */
+  flush: () => Promise<void>;
+  /** Returns the buffers to the spare pool (after the last flush, or on failure). */
+  release: () => void;
+}
+
+/**
+ * A writer to `file` that gathers chunks smaller than {@link COALESCE_BYTES} in a buffer and
+ * writes each full buffer with one call while the caller goes on filling a second buffer (so
+ * computing the next rows overlaps writing the last ones), and writes larger chunks directly:
+ * one system call per MiB instead of one per Arrow buffer.
+ */
+function coalescingWriter(file: Deno.FsFile): CoalescingWriter {
+  const take = () => spareBuffers.pop() ?? new Uint8Array(COALESCE_BYTES);
+  let buf: Uint8Array | null = null, used = 0;
+  let spare: Uint8Array | null = null;
+  // The write in flight and the buffer it reads, if any.
+  let pending: Promise<void> | null = null, pendingBuf: Uint8Array | null = null;
+  const settle = async (): Promise<void> => {
+    if (pending === null) return;
+    const p = pending;
+    pending = null;
+    try {
+      await p;
+    } finally {
+      spare = pendingBuf;
+      pendingBuf = null;
+    }
+  };
+  const startFlush = async (): Promise<void> => {
+    if (buf === null || used === 0) return;
+    await settle();
+    pendingBuf = buf;
+    pending = writeAll(file, buf.subarray(0, used));
+    buf = spare ?? take();
+    spare = null;
+    used = 0;
+  };
+  return {
+    async write(chunk: Uint8Array): Promise<void> {
+      if (chunk.length >= COALESCE_BYTES) {
+        await startFlush();
+        await settle();
+        await writeAll(file, chunk);
+        return;
+      }
+      buf ??= take();
+      if (used + chunk.length > buf.length) await startFlush();
+      buf.set(chunk, used);
+      used += chunk.length;
+    },
+    async flush(): Promise<void> {
+      await startFlush();
+      await settle();
+    },
+    release(): void {
+      for (const b of [buf, spare]) if (b && spareBuffers.length < 8) spareBuffers.push(b);
+      // A buffer still being written (after a failure) is left to the collector.
+      buf = spare = null;
+      used = 0;
+    },
+  };
+}
+
+/** Options of {@link atomicWrite}. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the file before the rename (default true). `false` keeps the rename's atomicity for
+   * readers but lets a power loss lose the new content: only for files a step can recompute.
+   */
+  sync?: boolean;
+}
+
 /**
  * Writes a file atomically: `produce` writes to a temporary file beside `path`,
- * which is flushed to disk and renamed over `path` only when `produce`
- * succeeds. A crash or kill at any point leaves either the old file or the new
- * one, never a truncated file under `path`.
+ * which is flushed to disk (unless `sync` is false) and renamed over `path` only
+ * when `produce` succeeds. A crash or kill at any point leaves either the old file
+ * or the new one, never a truncated file under `path`.
  */
 export async function atomicWrite(
   path: string,
   produce: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const out = coalescingWriter(file);
   let ok = false;
   try {
-    await produce((chunk) => writeAll(file, chunk));
-    await file.sync();
+    await produce(out.write);
+    await out.flush();
+    if (options.sync ?? true) await file.sync();
     ok = true;
   } finally {
+    out.release();
     file.close();
     if (!ok) await Deno.remove(tmp).catch(() => {});
   }
   await Deno.rename(tmp, path);
 }
 
-/** Writes bytes or text to `path` atomically. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/** Writes bytes or text to `path` atomically (`options` as {@link atomicWrite}'s). */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  await atomicWrite(path, (write) => write(bytes));
+  await atomicWrite(path, (write) => write(bytes), options);
 }
 
-/** Writes a JSON document atomically (pretty-printed, trailing newline). */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+/** Writes a JSON document atomically (pretty-printed, trailing newline; `options` as {@link atomicWrite}'s). */
+export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", options);
 }
 
 /** Options of {@link readCsvFile}. */
@@ -172,11 +270,11 @@ export async function writeCsvTable(path: string, table: Table): Promise<void> {
   await atomicWrite(path, (write) => writeTableCsv(table, new CsvWriter(write)));
 }
 
-/** Writes a table as an Arrow IPC stream file, atomically. */
-export async function writeArrowTable(path: string, table: Table): Promise<void> {
+/** Writes a table as an Arrow IPC stream file, atomically (`options` as {@link atomicWrite}'s). */
+export async function writeArrowTable(path: string, table: Table, options: AtomicWriteOptions = {}): Promise<void> {
   await atomicWrite(path, async (write) => {
     for (const chunk of tableToArrowChunks(table)) await write(chunk);
-  });
+  }, options);
 }
 
 /**
@@ -194,11 +292,45 @@ export async function readArrowTable(path: string): Promise<Table> {
     }
     throw e;
   }
+  if (!hasArrowEnd(bytes)) throw incompleteArrow(path);
   try {
     return tableFromArrow(bytes);
   } catch (e) {
     throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
   }
+}
+
+/** The error for an Arrow file cut short (a crash while it was written without fsync, a copy cut off). */
+function incompleteArrow(path: string): Error {
+  return new Error(
+    `Cannot read ${path}: the Arrow stream has no end-of-stream marker, so the file is incomplete ` +
+      "(rerun the step that writes it)",
+  );
+}
+
+/**
+ * Whether Arrow IPC bytes are complete: the file format's closing magic, or a stream whose
+ * messages (walked by their lengths) end exactly with the end-of-stream marker.
+ */
+function hasArrowEnd(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (n >= 12 && String.fromCharCode(...bytes.subarray(0, 6), ...bytes.subarray(n - 6)) === "ARROW1ARROW1") return true;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n);
+  let pos = 0;
+  while (pos + 4 <= n) {
+    let size = view.getInt32(pos, true);
+    pos += 4;
+    if (size === -1) {
+      if (pos + 4 > n) return false;
+      size = view.getInt32(pos, true);
+      pos += 4;
+    }
+    if (size === 0) return pos === n;
+    if (size < 0 || pos + size > n) return false;
+    const message = Message.decode(bytes.subarray(pos, pos + size));
+    pos += size + Number(message.bodyLength);
+  }
+  return false;
 }
 
 /**
@@ -223,7 +355,7 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
     return true;
   };
   for (;;) {
-    if (!(await readExactly(head.subarray(0, 4)))) return;
+    if (!(await readExactly(head.subarray(0, 4)))) throw incompleteArrow(path);
     let size = view.getInt32(0, true);
     const continuation = size === -1;
     if (continuation) {

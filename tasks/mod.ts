@@ -6,7 +6,7 @@
 
 import { runTask, type Task } from "./cli.ts";
 import { demoDriftTask, driftTask } from "./drift.ts";
-import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
+import { featuresTask, featureTablesTask, labelsTask, trainingSetTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { pipelineTask } from "./pipeline.ts";
 import { prepareTask } from "./prepare.ts";
@@ -29,6 +29,7 @@ export const TASKS: ReadonlyMap<string, Task> = new Map(
     featuresTask,
     labelsTask,
     trainingSetTask,
+    featureTablesTask,
     trainTask,
     trainCandidateTask,
     promoteTask,

@@ -6,7 +6,7 @@
  */
 
 import type { FlagValues, Task } from "./cli.ts";
-import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
+import { featureTablesTask } from "./features.ts";
 import { generateTask } from "./generate.ts";
 import { exists, joinPath } from "./io.ts";
 import { prepareTask } from "./prepare.ts";
@@ -29,9 +29,8 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
     { task: generateTask, flags: {} },
     { task: validateTask, flags: {} },
     { task: prepareTask, flags: { csv: flags.csv } },
-    { task: featuresTask, flags: { csv: flags.csv } },
-    { task: labelsTask, flags: { csv: flags.csv } },
-    { task: trainingSetTask, flags: { csv: flags.csv } },
+    // features, labels and training-set in one pass over the grid (same files as the three tasks).
+    { task: featureTablesTask, flags: { csv: flags.csv } },
     { task: trainTask, flags: {} },
     { task: trainCandidateTask, flags: {} },
     { task: promoteTask, flags: {} },
@@ -43,7 +42,7 @@ export function pipelineSteps(flags: FlagValues): PipelineStep[] {
 export const pipelineTask: Task = {
   name: "pipeline",
   summary:
-    "Run every step in order (generate → validate → prepare → features → labels → training-set → train → train:candidate → promote → score), stopping at the first failure.",
+    "Run every step in order (generate → validate → prepare → features:all (features, labels, training-set) → train → train:candidate → promote → score), stopping at the first failure.",
   flags: {
     regenerate: {
       type: "boolean",

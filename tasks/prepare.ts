@@ -41,6 +41,8 @@ export interface RunPrepareOptions {
   csv?: boolean;
   /** Progress lines. */
   log?: (message: string) => void;
+  /** fsync the Arrow tables before their rename (default true; config `store.fsync_derived_tables`). */
+  sync?: boolean;
 }
 
 /** Runs prepare from `inputDir` (users.csv, events.csv) into `outputDir`. */
@@ -94,7 +96,7 @@ export async function runPrepare(
       }
       for (const chunk of enc.finish()) await write(chunk);
       await csvWriter?.close();
-    });
+    }, { sync: options.sync });
   };
   if (options.csv) await atomicWrite(eventsCsv, (csvWrite) => readEvents(csvWrite));
   else await readEvents();
@@ -106,7 +108,7 @@ export async function runPrepare(
   const tables = [["users_clean", users.table], ["user_daily", daily.table]] as const;
   for (const [name, table] of tables) {
     const path = joinPath(outputDir, `${name}.arrow`);
-    await writeArrowTable(path, table);
+    await writeArrowTable(path, table, { sync: options.sync });
     outputs.push(path);
     if (options.csv) {
       await writeCsvTable(joinPath(outputDir, `${name}.csv`), table);
@@ -153,7 +155,11 @@ export const prepareTask: Task = {
   async run({ config, flags, log }) {
     const input = stringFlag(flags, "input-dir", config.paths.raw);
     const output = stringFlag(flags, "output-dir", config.paths.processed);
-    const summary = await runPrepare(input, output, { csv: flags.csv === true, log });
+    const summary = await runPrepare(input, output, {
+      csv: flags.csv === true,
+      log,
+      sync: config.store.fsync_derived_tables,
+    });
     log(`done in ${summary.seconds.toFixed(2)} s → ${output}`);
     return 0;
   },

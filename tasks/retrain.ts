@@ -1,5 +1,5 @@
 /**
- * `deno task retrain`: validate → prepare → features → labels → training-set → train →
+ * `deno task retrain`: validate → prepare → features:all (features, labels, training-set) → train →
  * train:candidate → promote, stopping at the first failure (the promotion gate decides whether the
  * new models replace production). `deno task drift:retrain`: the drift check, then a retrain only
  * when drift is FAIL.
@@ -15,7 +15,7 @@
 import type { Config } from "../config/mod.ts";
 import type { Task } from "./cli.ts";
 import { asOfDateFlag, driftExitCode, type DriftReport, runDrift, type RunDriftOptions } from "./drift.ts";
-import { featuresTask, labelsTask, trainingSetTask } from "./features.ts";
+import { featureTablesTask } from "./features.ts";
 import { prepareTask } from "./prepare.ts";
 import { Registry } from "./registry.ts";
 import { promoteTask } from "./registry_tasks.ts";
@@ -27,9 +27,7 @@ import { validateTask } from "./validate.ts";
 export const RETRAIN_STEPS: readonly Task[] = [
   validateTask,
   prepareTask,
-  featuresTask,
-  labelsTask,
-  trainingSetTask,
+  featureTablesTask,
   trainTask,
   trainCandidateTask,
   promoteTask,
@@ -140,7 +138,7 @@ function describeRetrain(r: RetrainResult): string {
 export const retrainTask: Task = {
   name: "retrain",
   summary:
-    "Retrain on the current raw data: validate → prepare → features → labels → training-set → train → train:candidate → promote.",
+    "Retrain on the current raw data: validate → prepare → features:all (features, labels, training-set) → train → train:candidate → promote.",
   flags: {},
   async run({ config, log }) {
     const r = await runRetrain(config, { log: (m) => console.error(m) });

@@ -3,8 +3,10 @@ import { tableFromCsvText } from "../../pipeline/csv_table.ts";
 import {
   checkUserDaily,
   computeFeatures,
+  computeFeatureTables,
   computeLabels,
   computeTrainingRows,
+  trainingRowsInPlace,
   USER_DAILY_SCHEMA,
   UserChunker,
 } from "../../pipeline/features.ts";
@@ -153,4 +155,39 @@ Deno.test("computeTrainingRows() gives the same rows chunk by chunk as on the wh
   }
   const joined = concatTables(parts);
   for (const [name] of whole.columns) assert.deepEqual(numbers(joined, name), numbers(whole, name), name);
+});
+
+Deno.test("computeFeatureTables() and trainingRowsInPlace() give the tables of the separate steps, chunk by chunk", () => {
+  for (const population of ["active", "all"] as const) {
+    const options = { windows: [7, 14, 30], windowDays: 30, population };
+    const chunker = new UserChunker({ maxRows: 70 });
+    const chunks = [...chunker.push(daily), ...chunker.finish()];
+    assert.ok(chunks.length > 1);
+    let reuse;
+    let excluded = 0, trainingRows = 0;
+    for (const [k, chunk] of chunks.entries()) {
+      // trainingRowsInPlace() compacts the chunk's own arrays: work on a copy.
+      const r = computeFeatureTables(structuredClone(chunk), { ...options, reuse });
+      reuse = r.reuse;
+      excluded += r.excluded;
+      const got = [structuredClone(r.features), structuredClone(r.labels), trainingRowsInPlace(r)];
+      const separate = computeTrainingRows(chunk, options);
+      const expected = [computeFeatures(chunk, options).table, computeLabels(chunk, options).table, separate.table];
+      assert.equal(r.excluded, separate.excluded);
+      trainingRows += got[2].length;
+      got.forEach((t, i) => {
+        assert.deepEqual([...t.columns.keys()], [...expected[i].columns.keys()]);
+        for (const [name] of expected[i].columns) {
+          assert.deepEqual(
+            numbers(t, name),
+            numbers(expected[i], name),
+            `${population}, chunk ${k}, table ${i}, ${name}`,
+          );
+        }
+      });
+    }
+    const whole = computeTrainingRows(daily, options);
+    assert.equal(excluded, whole.excluded);
+    assert.equal(trainingRows, whole.table.length);
+  }
 });

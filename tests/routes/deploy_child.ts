@@ -6,7 +6,9 @@ import { createDeployHandler } from "../../tasks/serve.ts";
 
 const [configFile] = Deno.args;
 const config = loadConfig({ env: "dev", file: configFile });
-const handler = createDeployHandler({ config: { ...config, store: { backend: "fs", kv_path: ":memory:" } } });
+const handler = createDeployHandler({
+  config: { ...config, store: { ...config.store, backend: "fs", kv_path: ":memory:" } },
+});
 const out: Record<string, unknown> = { write: (await Deno.permissions.query({ name: "write" })).state };
 const call = async (path: string, init?: RequestInit) => {
   const res = await handler.fetch(new Request(`http://deploy.test${path}`, init));

@@ -160,7 +160,7 @@ async function copyIntoStore(fx: Fixture, store: ArtifactStore, config: Config):
 Deno.test("With Deno KV the service follows the production alias through kv.watch", async () => {
   const fx = await fixture();
   const store = await KvStore.open(":memory:");
-  const config: Config = { ...fx.config, store: { backend: "kv", kv_path: ":memory:" } };
+  const config: Config = { ...fx.config, store: { ...fx.config.store, backend: "kv", kv_path: ":memory:" } };
   await copyIntoStore(fx, store, config);
   const t = await testApp(config, { store, pollMs: 600_000 }); // no polling within the test: only the watch
   try {

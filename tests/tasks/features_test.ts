@@ -4,7 +4,7 @@ import { parseCsvText } from "../../pipeline/csv.ts";
 import { tableFromCsvText } from "../../pipeline/csv_table.ts";
 import { USER_DAILY_SCHEMA } from "../../pipeline/features.ts";
 import { type Column, concatTables, dictValue, sliceTable } from "../../pipeline/table.ts";
-import { featuresTask, labelsTask, runFeatures, trainingSetTask } from "../../tasks/features.ts";
+import { featuresTask, featureTablesTask, labelsTask, runFeatures, trainingSetTask } from "../../tasks/features.ts";
 import { readArrowTable, writeArrowTable } from "../../tasks/io.ts";
 
 const FIXTURE = new URL("../fixtures/features/user_daily.csv", import.meta.url);
@@ -81,5 +81,35 @@ Deno.test("featuresTask rejects a grid with a missing column or duplicate rows, 
   })
     .catch((e) => e);
   assert.match(String(code), /Invalid value for --windows/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("features:all writes the same files as the features, labels and training-set tasks", async () => {
+  const dir = await gridDir();
+  const config = loadConfig({ env: "dev", file: null });
+  for (const population of ["active", "all"]) {
+    const separate = { "input-dir": dir, "output-dir": `${dir}/separate`, csv: true, population };
+    for (const task of [featuresTask, labelsTask, trainingSetTask]) {
+      assert.equal(await task.run({ config, flags: separate, positionals: [], log: () => {} }), 0, task.name);
+    }
+    const lines: string[] = [];
+    const fused = { "input-dir": dir, "output-dir": `${dir}/fused`, csv: true, population };
+    assert.equal(await featureTablesTask.run({ config, flags: fused, positionals: [], log: (m) => lines.push(m) }), 0);
+    assert.match(lines.join("\n"), /feature rows .* labelled rows .* training rows, churn rate/);
+    for (const name of ["user_features_daily", "labels_daily", "training_dataset"]) {
+      for (const ext of ["arrow", "csv"]) {
+        const a = await Deno.readFile(`${dir}/separate/${name}.${ext}`);
+        const b = await Deno.readFile(`${dir}/fused/${name}.${ext}`);
+        assert.ok(
+          a.length > 0 && a.length === b.length && a.every((v, i) => v === b[i]),
+          `${population}: ${name}.${ext}`,
+        );
+      }
+    }
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(`${dir}/fused/training_dataset_summary.json`)),
+      JSON.parse(await Deno.readTextFile(`${dir}/separate/training_dataset_summary.json`)),
+    );
+  }
   await Deno.remove(dir, { recursive: true });
 });

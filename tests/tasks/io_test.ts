@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { atomicWrite, exists, writeFileAtomic, writeJsonAtomic } from "../../tasks/io.ts";
+import { tableToArrow } from "../../pipeline/arrow.ts";
+import { makeTable } from "../../pipeline/table.ts";
+import {
+  atomicWrite,
+  exists,
+  readArrowBatches,
+  readArrowTable,
+  writeArrowTable,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../../tasks/io.ts";
 import { FsStore } from "../../tasks/store/mod.ts";
 
 const CHILD = new URL("./atomic_writer_child.ts", import.meta.url).href;
@@ -174,4 +184,58 @@ Deno.test("a writer killed with SIGKILL halfway with no old file leaves no targe
     assert.equal(await store.has("model.bin"), false);
     assert.equal(await store.get("model.bin"), null);
   });
+});
+
+Deno.test("atomicWrite() keeps every byte in order through coalesced small chunks and direct large ones", async () => {
+  const dir = await Deno.makeTempDir();
+  const sizes = [1, 7, 100_000, 3 * MIB, 5, MIB - 1, MIB, 2 * MIB + 3, 0, 900_000, 900_000, 17];
+  const chunks = sizes.map((n) => randomBytes(n));
+  const expected = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  let off = 0;
+  for (const c of chunks) {
+    expected.set(c, off);
+    off += c.length;
+  }
+  for (const sync of [true, false]) {
+    const path = `${dir}/out-${sync}.bin`;
+    await atomicWrite(path, async (write) => {
+      for (const c of chunks) {
+        const copy = c.slice();
+        await write(copy);
+        copy.fill(0); // the writer must not keep a reference to the caller's buffer
+      }
+    }, { sync });
+    assert.equal(await sha256(await Deno.readFile(path)), await sha256(expected), `sync ${sync}`);
+  }
+  assert.deepEqual((await tempNames(dir)).length, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the Arrow readers reject a file cut short, at a message boundary or inside one, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  const n = 70_000; // two record batches
+  const table = makeTable([
+    ["x", { type: "f64", data: Float64Array.from({ length: n }, (_, i) => i / 3) }],
+    ["k", { type: "i32", data: Int32Array.from({ length: n }, (_, i) => i) }],
+  ]);
+  await writeArrowTable(`${dir}/whole.arrow`, table, { sync: false });
+  const bytes = await Deno.readFile(`${dir}/whole.arrow`);
+  assert.deepEqual(bytes, tableToArrow(table));
+  assert.equal((await readArrowTable(`${dir}/whole.arrow`)).length, n);
+  // Cut points: without the end marker only (a message boundary), inside the second batch, inside the first.
+  for (const cut of [bytes.length - 8, bytes.length - 1000, 5000]) {
+    const path = `${dir}/cut-${cut}.arrow`;
+    await Deno.writeFile(path, bytes.subarray(0, cut));
+    await assert.rejects(() => readArrowTable(path), new RegExp(`Cannot read ${path}`));
+    await assert.rejects(async () => {
+      let rows = 0;
+      for await (const batch of readArrowBatches(path)) rows += batch.length;
+      return rows;
+    }, new RegExp(`Cannot read ${path}`));
+  }
+  await assert.rejects(
+    () => readArrowTable(`${dir}/cut-${bytes.length - 8}.arrow`),
+    /no end-of-stream marker, so the file is incomplete \(rerun the step that writes it\)/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

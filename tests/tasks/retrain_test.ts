@@ -47,9 +47,7 @@ Deno.test("runRetrain runs every step in order, stores two new versions and prom
   assert.deepEqual(r.steps.map((s) => s.name), [
     "validate",
     "prepare",
-    "features",
-    "labels",
-    "training-set",
+    "features:all",
     "train",
     "train:candidate",
     "promote",
@@ -200,7 +198,7 @@ for (const backend of ["fs", "kv"] as const) {
           writing("processed", /\.tmp-/, "prepare writing"),
           writing("features", /training_dataset\.arrow\.tmp-/, "training set writing"),
           await newModel(),
-          { line: /\[training-set\]/, label: "training set written" },
+          { line: /\[features:all\]/, label: "training set written" },
           candidate,
         ]
         : [writing("features", /training_dataset\.arrow\.tmp-/, "training set writing"), await newModel(), candidate];

@@ -502,7 +502,7 @@ Deno.test("openStore() opens the backend named by config.store", async () => {
     assert.equal(new FsStore(dir).keyOf(`${dir}/a/b.json`), "a/b.json");
     assert.throws(() => new FsStore(dir).keyOf("/elsewhere/b.json"), /outside the store's root/);
 
-    const kvConfig: Config = { ...config, store: { backend: "kv", kv_path: `${dir}/kv.sqlite` } };
+    const kvConfig: Config = { ...config, store: { ...config.store, backend: "kv", kv_path: `${dir}/kv.sqlite` } };
     const kv = await openStore(kvConfig);
     assert.ok(kv instanceof KvStore);
     await kv.put("a.bin", new Uint8Array([5]));
