@@ -9,7 +9,7 @@
 
 import { hgbContributions, predictHgb } from "../wasm/hgb.ts";
 import { predictLogistic } from "../wasm/logreg.ts";
-import { type Preprocessor, toColumns, transformRows } from "./preprocess.ts";
+import { MISSING_CATEGORY, toColumns, transformRows } from "./preprocess.ts";
 import type { Table } from "./table.ts";
 import type { ModelArtifact } from "./train.ts";
 
@@ -76,20 +76,46 @@ function round(v: number): string {
   return Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
 }
 
+/** The fixed pieces of the sentences describing one numeric input (see {@link describeNumeric}). */
+export interface NumericWords {
+  /** The sentence for a missing value. */
+  none: string;
+  /** The start of the sentence for a value above the typical one, up to the value. */
+  above: string;
+  /** The start of the sentence for a value at or below the typical one, up to the value. */
+  below: string;
+  /** The end of the sentence after the value. */
+  tail: string;
+  /** The typical value. */
+  typical: number;
+}
+
+function numericWords(name: string, typical: number): NumericWords {
+  const m = name.match(/^(.*)_(\d+)d$/);
+  const base = m ? m[1] : name;
+  const window = m ? ` in the last ${m[2]} days` : "";
+  const what = WORDS[name === "quiz_avg_score" ? "quiz_avg_score_day" : base] ?? base.replaceAll("_", " ");
+  const rate = base === "payment_fail_rate" || base.startsWith("quiz_avg_score");
+  return {
+    none: `No ${what}${window}`,
+    above: `${rate ? "High" : "Many"} ${what}${window} (`,
+    below: `${rate ? "Low" : "Few"} ${what}${window} (`,
+    tail: `, typical ${round(typical)})`,
+    typical,
+  };
+}
+
+function describeWith(words: NumericWords, value: number): string {
+  if (Number.isNaN(value)) return words.none;
+  return (value > words.typical ? words.above : words.below) + round(value) + words.tail;
+}
+
 /**
  * Describes a numeric input in words, e.g. "Few active days in the last 30
  * days (2, typical 14)" or "Many days since the last activity (21, typical 3)".
  */
 export function describeNumeric(name: string, value: number, typical: number): string {
-  const m = name.match(/^(.*)_(\d+)d$/);
-  const base = m ? m[1] : name;
-  const window = m ? ` in the last ${m[2]} days` : "";
-  const what = WORDS[name === "quiz_avg_score" ? "quiz_avg_score_day" : base] ?? base.replaceAll("_", " ");
-  if (Number.isNaN(value)) return `No ${what}${window}`;
-  const level = base === "payment_fail_rate" || base.startsWith("quiz_avg_score")
-    ? (value > typical ? "High" : "Low")
-    : (value > typical ? "Many" : "Few");
-  return `${level} ${what}${window} (${round(value)}, typical ${round(typical)})`;
+  return describeWith(numericWords(name, typical), value);
 }
 
 /** Describes a one-hot input (`name=category`) in words, e.g. "On the free plan". */
@@ -99,33 +125,250 @@ export function describeCategory(name: string, category: string): string {
   return text[0].toUpperCase() + text.slice(1);
 }
 
-/** Per-input-column contributions for each row: numeric inputs one each, one-hot groups summed. */
-function groupContributions(
-  pre: Preprocessor,
-  perFeature: (row: number, j: number) => number,
-  rows: number,
-): { names: string[]; values: Float64Array } {
-  const names = [...pre.numeric.map((s) => s.name), ...pre.categorical.map((s) => s.name)];
-  const g = names.length;
-  const values = new Float64Array(rows * g);
-  for (let i = 0; i < rows; i++) {
-    let j = 0;
-    for (let k = 0; k < pre.numeric.length; k++, j++) values[i * g + k] = perFeature(i, j);
-    for (let c = 0; c < pre.categorical.length; c++) {
-      let s = 0;
-      for (let q = 0; q < pre.categorical[c].categories.length; q++, j++) s += perFeature(i, j);
-      values[i * g + pre.numeric.length + c] = s;
-    }
-  }
-  return { names, values };
+/** The category named when a one-hot group has no category set (a value unseen in training). */
+const UNUSUAL_VALUE = "an unusual value";
+
+/**
+ * Everything scoring derives from a model artifact, computed once: the
+ * encoding of the inputs (column order, imputation and scaling, one-hot
+ * groups), the coefficients, the reason groups and their sentences. Built by
+ * {@link compileScorer}; read-only afterwards.
+ */
+export interface CompiledScorer {
+  /** The model artifact. */
+  readonly model: ModelArtifact;
+  /** Encoded features per row (`preprocessor.features.length`). */
+  readonly width: number;
+  /** Numeric inputs (the first groups, and the first columns of the encoded matrix). */
+  readonly numericCount: number;
+  /** Reason groups: the numeric inputs in order, then the categorical inputs. */
+  readonly groups: readonly string[];
+  /** Whether numeric inputs are imputed with 0 and standardised (`scaled`) or kept with NaN (`raw`). */
+  readonly scaled: boolean;
+  /** Training mean per numeric input. */
+  readonly means: Float64Array;
+  /** Training scale per numeric input. */
+  readonly scales: Float64Array;
+  /** The encoded value of a missing numeric input: `(0 − mean) / scale` when scaled, else NaN. */
+  readonly missingValues: Float64Array;
+  /** First encoded column of each categorical input. */
+  readonly starts: Int32Array;
+  /** Categories (one-hot columns) of each categorical input. */
+  readonly sizes: Int32Array;
+  /** Position of the category "missing" in each categorical input, or -1 when training never saw it. */
+  readonly missingSlots: Int32Array;
+  /** Category → position, per categorical input. */
+  readonly categoryIndex: readonly ReadonlyMap<string, number>[];
+  /** Logistic coefficients (baseline model), or null. */
+  readonly coef: Float64Array | null;
+  /** Logistic intercept (0 for the trees). */
+  readonly intercept: number;
+  /** Sentence pieces per numeric input. */
+  readonly numericWords: readonly NumericWords[];
+  /** Sentences per categorical input: one per category, then the one for a value unseen in training. */
+  readonly categoryTexts: readonly (readonly string[])[];
+  /** {@link numericWords} as JSON string contents (escaped, without quotes). */
+  readonly numericWordsJson: readonly NumericWords[];
+  /** {@link categoryTexts} as JSON strings. */
+  readonly categoryTextsJson: readonly (readonly string[])[];
 }
 
-function categoryOf(pre: Preprocessor, c: number, x: Float64Array, row: number, d: number): string {
-  const spec = pre.categorical[c];
+/**
+ * Compiles what scoring needs from a model artifact (see {@link CompiledScorer}).
+ *
+ * @throws {TypeError} when the model lacks the parameters of its type.
+ */
+export function compileScorer(model: ModelArtifact): CompiledScorer {
+  const pre = model.preprocessor;
+  const scaled = model.input_mode === "scaled";
+  const means = Float64Array.from(pre.numeric, (s) => s.mean);
+  const scales = Float64Array.from(pre.numeric, (s) => s.scale);
+  const missingValues = Float64Array.from(pre.numeric, (s) => scaled ? (0 - s.mean) / s.scale : NaN);
+  const starts = new Int32Array(pre.categorical.length), sizes = new Int32Array(pre.categorical.length);
   let j = pre.numeric.length;
-  for (let k = 0; k < c; k++) j += pre.categorical[k].categories.length;
-  for (let q = 0; q < spec.categories.length; q++) if (x[row * d + j + q] === 1) return spec.categories[q];
-  return "an unusual value";
+  pre.categorical.forEach((s, c) => {
+    starts[c] = j;
+    sizes[c] = s.categories.length;
+    j += s.categories.length;
+  });
+  let coef: Float64Array | null = null, intercept = 0;
+  if (model.model_type === "baseline_logreg") {
+    if (!model.logistic) throw new TypeError("The baseline_logreg model has no logistic parameters (model.logistic)");
+    coef = Float64Array.from(model.logistic.coef);
+    intercept = model.logistic.intercept;
+  } else if (!model.hgb) throw new TypeError(`The ${model.model_type} model has no trees (model.hgb)`);
+  const words = pre.numeric.map((s) => numericWords(s.name, s.mean));
+  const categoryTexts = pre.categorical.map((s) => [
+    ...s.categories.map((v) => describeCategory(s.name, v)),
+    describeCategory(s.name, UNUSUAL_VALUE),
+  ]);
+  const inner = (text: string) => JSON.stringify(text).slice(1, -1);
+  return {
+    model,
+    width: pre.features.length,
+    numericCount: pre.numeric.length,
+    groups: [...pre.numeric.map((s) => s.name), ...pre.categorical.map((s) => s.name)],
+    scaled,
+    means,
+    scales,
+    missingValues,
+    starts,
+    sizes,
+    missingSlots: Int32Array.from(pre.categorical, (s) => s.categories.indexOf(MISSING_CATEGORY)),
+    categoryIndex: pre.categorical.map((s) => new Map(s.categories.map((v, q) => [v, q]))),
+    coef,
+    intercept,
+    numericWords: words,
+    categoryTexts,
+    numericWordsJson: words.map((w) => ({
+      none: inner(w.none),
+      above: inner(w.above),
+      below: inner(w.below),
+      tail: inner(w.tail),
+      typical: w.typical,
+    })),
+    categoryTextsJson: categoryTexts.map((texts) => texts.map((t) => JSON.stringify(t))),
+  };
+}
+
+/** Scores of an encoded matrix, with the top reasons as group indices (see {@link scoreEncoded}). */
+export interface EncodedScores {
+  /** Churn probability per row. */
+  risk: Float64Array;
+  /** Reasons per row asked for (k). */
+  reasons: number;
+  /** Per row, k reason groups (index into `groups`), largest contribution first, -1 after the last. */
+  top: Int32Array;
+  /** Contribution of each reason in `top` (row-major, k per row). */
+  contributions: Float64Array;
+}
+
+/** Options of {@link scoreEncoded}. */
+export interface ScoreEncodedOptions {
+  /** How many reasons per row (default 0: none). */
+  reasons?: number;
+  /** Where to write the risks (at least n long); default a new array. */
+  out?: Float64Array;
+}
+
+/**
+ * Scores rows already encoded as the model's preprocessing does
+ * ({@link transformRows}: row-major, `scorer.width` columns): the risk, and
+ * optionally the k largest positive contributions per row grouped by input
+ * column — coef·x for the logistic model, path-based contributions for the
+ * trees — largest first, ties in column order (as a stable sort would).
+ */
+export function scoreEncoded(
+  scorer: CompiledScorer,
+  x: Float64Array,
+  options: ScoreEncodedOptions = {},
+): EncodedScores {
+  const model = scorer.model;
+  const d = scorer.width;
+  const n = x.length / d || 0;
+  const k = options.reasons ?? 0;
+  let risk: Float64Array;
+  let raw: Float64Array | null = null;
+  if (scorer.coef !== null) {
+    risk = predictLogistic(x, { coef: scorer.coef, intercept: scorer.intercept }, { out: options.out });
+  } else {
+    const cols = toColumns(x, d);
+    if (k > 0) {
+      raw = hgbContributions(model.hgb!, cols).values;
+      risk = options.out ? options.out.subarray(0, n) : new Float64Array(n);
+      const w = d + 1;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j <= d; j++) s += raw[i * w + j];
+        risk[i] = 1 / (1 + Math.exp(-s));
+      }
+    } else {
+      risk = predictHgb(model.hgb!, cols, { out: options.out });
+    }
+  }
+  const top = new Int32Array(n * k).fill(-1);
+  const contributions = new Float64Array(n * k);
+  if (k > 0) {
+    const nNum = scorer.numericCount, nCat = scorer.starts.length, g = nNum + nCat;
+    const values = new Float64Array(g);
+    const coef = scorer.coef, starts = scorer.starts, sizes = scorer.sizes;
+    const best = new Int32Array(k);
+    const w = d + 1;
+    for (let i = 0; i < n; i++) {
+      // Per-group contributions: numeric inputs one each, one-hot groups summed in column order.
+      if (coef !== null) {
+        const row = i * d;
+        for (let c = 0; c < nNum; c++) values[c] = coef[c] * x[row + c];
+        for (let c = 0; c < nCat; c++) {
+          let s = 0;
+          for (let j = starts[c], end = j + sizes[c]; j < end; j++) s += coef[j] * x[row + j];
+          values[nNum + c] = s;
+        }
+      } else {
+        const row = i * w;
+        for (let c = 0; c < nNum; c++) values[c] = raw![row + c];
+        for (let c = 0; c < nCat; c++) {
+          let s = 0;
+          for (let j = starts[c], end = j + sizes[c]; j < end; j++) s += raw![row + j];
+          values[nNum + c] = s;
+        }
+      }
+      // The k largest positive contributions, largest first, ties in column order (as a stable sort would).
+      let m = 0;
+      for (let c = 0; c < g; c++) {
+        const v = values[c];
+        if (!(v > 0)) continue;
+        if (m < k) m++;
+        else if (v <= values[best[k - 1]]) continue;
+        let p = m - 1;
+        while (p > 0 && values[best[p - 1]] < v) {
+          best[p] = best[p - 1];
+          p--;
+        }
+        best[p] = c;
+      }
+      for (let q = 0; q < m; q++) {
+        top[i * k + q] = best[q];
+        contributions[i * k + q] = values[best[q]];
+      }
+    }
+  }
+  return { risk, reasons: k, top, contributions };
+}
+
+function categorySlot(scorer: CompiledScorer, c: number, options: { x: Float64Array; row: number }): number {
+  const at = options.row * scorer.width + scorer.starts[c];
+  for (let q = 0; q < scorer.sizes[c]; q++) if (options.x[at + q] === 1) return q;
+  return scorer.sizes[c]; // none set: the sentence for a value unseen in training
+}
+
+/**
+ * The sentence of a reason: for a numeric group, its input's raw `value` (NaN
+ * when missing) against the training mean; for a categorical group, the
+ * category set in row `row` of the encoded matrix `x`.
+ */
+export function reasonText(
+  scorer: CompiledScorer,
+  group: number,
+  options: { x: Float64Array; row: number; value: number },
+): string {
+  const nNum = scorer.numericCount;
+  if (group < nNum) return describeWith(scorer.numericWords[group], options.value);
+  return scorer.categoryTexts[group - nNum][categorySlot(scorer, group - nNum, options)];
+}
+
+/** {@link reasonText} as a JSON string: exactly `JSON.stringify(reasonText(…))`, from pieces escaped once. */
+export function reasonTextJson(
+  scorer: CompiledScorer,
+  group: number,
+  options: { x: Float64Array; row: number; value: number },
+): string {
+  const nNum = scorer.numericCount;
+  if (group >= nNum) return scorer.categoryTextsJson[group - nNum][categorySlot(scorer, group - nNum, options)];
+  // The value's text (digits, sign, point, exponent) needs no escaping.
+  const w = scorer.numericWordsJson[group], value = options.value;
+  if (Number.isNaN(value)) return `"${w.none}"`;
+  return `"${value > w.typical ? w.above : w.below}${round(value)}${w.tail}"`;
 }
 
 /**
@@ -137,70 +380,34 @@ function categoryOf(pre: Preprocessor, c: number, x: Float64Array, row: number, 
  * @throws {TypeError} when an input column is missing.
  */
 export function scoreRows(model: ModelArtifact, table: Table, options: ScoreOptions = {}): ScoredRows {
-  const pre = model.preprocessor;
-  const d = pre.features.length;
-  const x = transformRows(pre, table, { mode: model.input_mode, rows: options.rows });
-  const n = x.length / d || 0;
-  let risk: Float64Array;
-  let contribution: ((row: number, j: number) => number) | null = null;
-  if (model.model_type === "baseline_logreg") {
-    const p = model.logistic!;
-    const coef = Float64Array.from(p.coef);
-    risk = predictLogistic(x, { coef, intercept: p.intercept });
-    contribution = (i, j) => coef[j] * x[i * d + j];
-  } else {
-    const cols = toColumns(x, d);
-    const raw = options.reasons ? hgbContributions(model.hgb!, cols) : null;
-    risk = new Float64Array(n);
-    if (raw) {
-      const w = d + 1;
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let j = 0; j <= d; j++) s += raw.values[i * w + j];
-        risk[i] = 1 / (1 + Math.exp(-s));
-      }
-      contribution = (i, j) => raw.values[i * w + j];
-    } else risk = predictHgb(model.hgb!, cols);
-  }
+  const scorer = compileScorer(model);
+  const x = transformRows(model.preprocessor, table, { mode: model.input_mode, rows: options.rows });
   const k = options.reasons ?? 0;
+  const scored = scoreEncoded(scorer, x, { reasons: k });
+  const n = scored.risk.length;
   const reasons: Reason[][] = [];
-  if (k > 0 && contribution) {
-    const { names, values } = groupContributions(pre, contribution, n);
-    const g = names.length;
+  if (k > 0) {
     const rawRows = options.rows;
-    const top = new Int32Array(k);
     for (let i = 0; i < n; i++) {
-      // The k largest positive contributions, largest first, ties in column order (as a stable sort would).
-      let m = 0;
-      for (let c = 0; c < g; c++) {
-        const v = values[i * g + c];
-        if (!(v > 0)) continue;
-        if (m < k) m++;
-        else if (v <= values[i * g + top[k - 1]]) continue;
-        let p = m - 1;
-        while (p > 0 && values[i * g + top[p - 1]] < v) {
-          top[p] = top[p - 1];
-          p--;
+      const list: Reason[] = [];
+      for (let q = 0; q < k; q++) {
+        const group = scored.top[i * k + q];
+        if (group < 0) break;
+        let value = NaN;
+        if (group < scorer.numericCount) {
+          const col = table.columns.get(scorer.groups[group])!;
+          value = col.type === "dict" ? NaN : col.data[rawRows ? rawRows[i] : i];
         }
-        top[p] = c;
+        list.push({
+          feature: scorer.groups[group],
+          contribution: scored.contributions[i * k + q],
+          text: reasonText(scorer, group, { x, row: i, value }),
+        });
       }
-      const order = Array.from(top.subarray(0, m));
-      reasons.push(order.map((c) => {
-        const name = names[c];
-        let text: string;
-        if (c < pre.numeric.length) {
-          const col = table.columns.get(name)!;
-          const row = rawRows ? rawRows[i] : i;
-          const value = col.type === "dict" ? NaN : col.data[row];
-          text = describeNumeric(name, value, pre.numeric[c].mean);
-        } else {
-          text = describeCategory(name, categoryOf(pre, c - pre.numeric.length, x, i, d));
-        }
-        return { feature: name, contribution: values[i * g + c], text };
-      }));
+      reasons.push(list);
     }
   }
-  return { risk, reasons };
+  return { risk: scored.risk, reasons };
 }
 
 /** Risk band thresholds (config `scoring.risk_bands`). */

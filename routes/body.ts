@@ -13,6 +13,7 @@ import { ProblemError } from "./problem.ts";
 /** Returns whether a `Content-Type` value is JSON: `application/json` or `application/*+json`, UTF-8 if a charset is given. */
 export function isJsonContentType(value: string | null): boolean {
   if (value === null) return false;
+  if (value === "application/json") return true; // the common case, without parsing
   const [essence, ...params] = value.split(";");
   const type = essence.trim().toLowerCase();
   if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
@@ -24,6 +25,8 @@ export function isJsonContentType(value: string | null): boolean {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** Decodes without the validity check, several times faster; used first (see {@link readJsonBody}). */
+const looseDecoder = new TextDecoder("utf-8");
 
 function tooLarge(limit: number, size?: number): ProblemError {
   const what = size === undefined ? "more than" : `${size} bytes, more than`;
@@ -48,20 +51,26 @@ async function unreadable<T>(read: () => Promise<T>): Promise<T> {
  * the declared size is checked first and the body read in one go, then its
  * actual size checked against both (Deno's server never delivers more than
  * the declared length); without one (chunked), the body is streamed and
- * reading stops as soon as it passes the limit.
+ * reading stops as soon as it passes the limit. A request without a body
+ * gives no bytes, whatever its Content-Length says.
  *
  * @throws {ProblemError} 413 when the body is larger than `limit`; 400 when it differs from its Content-Length.
  */
 export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
   const header = request.headers.get("content-length");
-  if (request.body === null) return new Uint8Array(0);
   if (header !== null) {
     const declared = /^\s*\d{1,15}\s*$/.test(header) ? Number(header) : NaN;
-    if (Number.isNaN(declared)) throw new ProblemError("bad_request", "The Content-Length header is not a number");
-    if (declared > limit) throw tooLarge(limit, declared);
+    if (Number.isNaN(declared) || declared > limit) {
+      if (request.body === null) return new Uint8Array(0); // no body at all: nothing to check
+      if (Number.isNaN(declared)) throw new ProblemError("bad_request", "The Content-Length header is not a number");
+      throw tooLarge(limit, declared);
+    }
+    // `request.body` is left alone until the bytes are in: Deno then hands the body over whole, without
+    // building a stream for it (a quarter of the cost of a small POST).
     const bytes = await unreadable(async () => new Uint8Array(await request.arrayBuffer()));
     if (bytes.byteLength > limit) throw tooLarge(limit, bytes.byteLength);
     if (bytes.byteLength !== declared) {
+      if (request.body === null) return new Uint8Array(0); // no body at all, whatever the header said
       throw new ProblemError(
         "bad_request",
         `The body has ${bytes.byteLength} bytes but Content-Length says ${declared}`,
@@ -69,6 +78,7 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
     }
     return bytes;
   }
+  if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -115,11 +125,15 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   }
   const bytes = await readBodyBytes(request, limit);
   if (bytes.byteLength === 0) throw new ProblemError("malformed_json", "The request body is empty");
-  let text: string;
-  try {
-    text = decoder.decode(bytes);
-  } catch {
-    throw new ProblemError("malformed_json", "The request body is not valid UTF-8");
+  // Valid UTF-8 decodes the same either way, and invalid bytes decode loosely to U+FFFD: only a text
+  // holding U+FFFD (rare; cheap to look for) is decoded again strictly, to tell the two apart.
+  let text = looseDecoder.decode(bytes);
+  if (text.includes("\ufffd")) {
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      throw new ProblemError("malformed_json", "The request body is not valid UTF-8");
+    }
   }
   try {
     return JSON.parse(text);

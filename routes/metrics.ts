@@ -76,14 +76,166 @@ export interface MetricSources {
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
+/** One label set of a {@link LightHistogram}. */
+interface HistogramSeries {
+  /** The label values. */
+  readonly labels: Record<string, string>;
+  /** Observations per bucket (not cumulative), by upper bound. */
+  readonly buckets: Float64Array;
+  /** Sum of the observations. */
+  sum: number;
+  /** Number of observations. */
+  count: number;
+}
+
+/** A sample as prom-client's registry formats it. */
+interface ExportedValue {
+  labels: Record<string, string | number>;
+  sharedLabels?: Record<string, string>;
+  value: number;
+  metricName: string;
+  exemplar?: null;
+}
+
+/**
+ * A histogram that observes into typed arrays and exports exactly what
+ * prom-client's `Histogram` (without exemplars) exports for the same
+ * observations: the same series order, buckets, sums and counts, so the
+ * Prometheus text is unchanged. Registered on a prom-client `Registry`.
+ */
+export class LightHistogram {
+  /** The metric name. */
+  readonly name: string;
+  /** The help text. */
+  readonly help: string;
+  /** Always `histogram`. */
+  readonly type = "histogram";
+  /** How values of several registries combine (as prom-client's histograms). */
+  readonly aggregator = "sum";
+  readonly #bounds: Float64Array;
+  readonly #labelNames: readonly string[];
+  /** The series exported, in the order of their first observation. */
+  #series: HistogramSeries[] = [];
+  /** Every series handed out by {@link series}. */
+  readonly #known: HistogramSeries[] = [];
+
+  /** Creates the histogram and registers it on `registry`. */
+  constructor(
+    registry: Registry,
+    config: { name: string; help: string; buckets: readonly number[]; labelNames?: readonly string[] },
+  ) {
+    this.name = config.name;
+    this.help = config.help;
+    this.#bounds = Float64Array.from(config.buckets);
+    for (let i = 1; i < this.#bounds.length; i++) {
+      if (!(this.#bounds[i] > this.#bounds[i - 1])) throw new RangeError(`Buckets of ${config.name} must increase`);
+    }
+    this.#labelNames = config.labelNames ?? [];
+    if (this.#labelNames.length === 0) this.#series.push(this.series({})); // exported from the start, as prom-client
+    registry.registerMetric(this as unknown as Histogram);
+  }
+
+  #create(labels: Record<string, string>): HistogramSeries {
+    return { labels, buckets: new Float64Array(this.#bounds.length), sum: 0, count: 0 };
+  }
+
+  /** Returns the series of `labels` (values for every label name), creating it on first use. Keep it to observe into. */
+  series(labels: Record<string, string>): HistogramSeries {
+    for (const s of this.#known) {
+      if (this.#labelNames.every((n) => s.labels[n] === labels[n])) return s;
+    }
+    const s = this.#create(Object.fromEntries(this.#labelNames.map((n) => [n, labels[n]])));
+    this.#known.push(s);
+    return s;
+  }
+
+  /**
+   * Observes `value` in `series` (from {@link series}).
+   *
+   * @throws {TypeError} when the value is not a finite number (as prom-client).
+   */
+  observe(series: HistogramSeries, value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    // A series is exported from its first observation on (prom-client's order: first observed first).
+    if (series.count === 0 && !this.#series.includes(series)) this.#series.push(series);
+    const bounds = this.#bounds;
+    for (let b = 0; b < bounds.length; b++) {
+      if (value <= bounds[b]) {
+        series.buckets[b]++;
+        break;
+      }
+    }
+    series.sum += value;
+    series.count++;
+  }
+
+  /** The values as prom-client's `Histogram.getForPromString()` gives them (the registry formats these). */
+  getForPromString(): Promise<
+    { name: string; help: string; type: string; values: ExportedValue[]; aggregator: string }
+  > {
+    const values: ExportedValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const s of this.#series) {
+      let acc = 0;
+      for (let b = 0; b < this.#bounds.length; b++) {
+        acc += s.buckets[b];
+        values.push({
+          labels: { le: this.#bounds[b] },
+          sharedLabels: s.labels,
+          value: acc,
+          metricName: bucket,
+          exemplar: null,
+        });
+      }
+      values.push(
+        { labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count, metricName: bucket, exemplar: null },
+        { labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` },
+        { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` },
+      );
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+
+  /** The values with each series' labels merged in (as prom-client's `Histogram.get()`). */
+  async get(): Promise<{ name: string; help: string; type: string; values: ExportedValue[]; aggregator: string }> {
+    const data = await this.getForPromString();
+    data.values = data.values.map(({ sharedLabels, labels, ...rest }) => ({
+      ...rest,
+      labels: { ...labels, ...sharedLabels },
+    }));
+    return data;
+  }
+
+  /** Forgets every observation (series observed again reappear, as with prom-client). */
+  reset(): void {
+    for (const s of this.#series) {
+      s.buckets.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+    this.#series = [];
+  }
+}
+
+/** The metrics of one (method, route, status): requests not yet added to the counter, and the latency series. */
+interface RequestSeries {
+  readonly labels: { method: string; path: string; status: string };
+  pending: number;
+  readonly latency: HistogramSeries;
+}
+
 /** The service's metrics on their own registry. */
 export class ServiceMetrics {
   /** The prom-client registry holding every metric of the service. */
   readonly registry: Registry;
   readonly #requests: Counter<"method" | "path" | "status">;
-  readonly #latency: Histogram<"method" | "path">;
+  readonly #latency: LightHistogram;
   readonly #predictions: Counter;
-  readonly #risk: Histogram;
+  readonly #risk: LightHistogram;
+  readonly #riskSeries: HistogramSeries;
+  /** Request series by method, then route, then status. */
+  readonly #bySeries = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  readonly #requestSeries: RequestSeries[] = [];
   readonly #reloads: Counter<"outcome">;
   #sources: MetricSources = { model: () => null, drift: () => Promise.resolve(null) };
 
@@ -91,30 +243,38 @@ export class ServiceMetrics {
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
+    const pendingRequests = this.#requestSeries;
     this.#requests = new Counter({
       name: "churn_api_requests_total",
       help: "HTTP requests by method, route pattern and status code.",
       labelNames: ["method", "path", "status"] as const,
       registers,
+      collect() {
+        // Requests are counted per series as they come and added here, at scrape time.
+        for (const s of pendingRequests) {
+          if (s.pending === 0) continue;
+          this.inc(s.labels, s.pending);
+          s.pending = 0;
+        }
+      },
     });
-    this.#latency = new Histogram({
+    this.#latency = new LightHistogram(registry, {
       name: "churn_api_request_latency_seconds",
       help: "HTTP request latency in seconds by method and route pattern.",
-      labelNames: ["method", "path"] as const,
+      labelNames: ["method", "path"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
     });
     this.#predictions = new Counter({
       name: "churn_api_predictions_total",
       help: "Predictions served (one per instance of a batch).",
       registers,
     });
-    this.#risk = new Histogram({
+    this.#risk = new LightHistogram(registry, {
       name: "churn_prediction_risk",
       help: "Churn risks served.",
       buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
-      registers,
     });
+    this.#riskSeries = this.#risk.series({});
     this.#reloads = new Counter({
       name: "churn_model_reloads_total",
       help: "Model reloads that changed the served model (outcome=changed) or newly failed (outcome=failed).",
@@ -186,14 +346,28 @@ export class ServiceMetrics {
   /** Counts a request and observes its latency. */
   observeRequest(request: { method: string; path: string; status: number }, seconds: number): void {
     const method = METHODS.has(request.method) ? request.method : "OTHER";
-    this.#requests.inc({ method, path: request.path, status: String(request.status) });
-    this.#latency.observe({ method, path: request.path }, seconds);
+    let byPath = this.#bySeries.get(method);
+    if (byPath === undefined) this.#bySeries.set(method, byPath = new Map());
+    let byStatus = byPath.get(request.path);
+    if (byStatus === undefined) byPath.set(request.path, byStatus = new Map());
+    let s = byStatus.get(request.status);
+    if (s === undefined) {
+      s = {
+        labels: { method, path: request.path, status: String(request.status) },
+        pending: 0,
+        latency: this.#latency.series({ method, path: request.path }),
+      };
+      byStatus.set(request.status, s);
+      this.#requestSeries.push(s);
+    }
+    this.#latency.observe(s.latency, seconds);
+    s.pending++;
   }
 
   /** Counts served predictions and observes their risks. */
   observePredictions(risks: ArrayLike<number>): void {
     this.#predictions.inc(risks.length);
-    for (let i = 0; i < risks.length; i++) this.#risk.observe(risks[i]);
+    for (let i = 0; i < risks.length; i++) this.#risk.observe(this.#riskSeries, risks[i]);
   }
 
   /** Counts a reload outcome. */

@@ -19,7 +19,7 @@
  */
 
 import { type Column, makeTable } from "../pipeline/table.ts";
-import { scoreRows } from "../pipeline/scoring.ts";
+import { type CompiledScorer, compileScorer, scoreRows } from "../pipeline/scoring.ts";
 import type { ModelArtifact, ModelType } from "../pipeline/train.ts";
 import type { Registry, RegistryState } from "../tasks/registry.ts";
 import { type ArtifactStore, KvStore } from "../tasks/store/mod.ts";
@@ -61,6 +61,8 @@ export interface LoadedModel {
   readonly slots: ReadonlyMap<string, number>;
   /** The request schemas of this model. */
   readonly schemas: RequestSchemas;
+  /** The model's scoring compiled once at load: encoding arrays, coefficients, reason groups and sentences. */
+  readonly scorer: CompiledScorer;
   /** The metrics document, or null when it is missing or unreadable. */
   readonly metrics: WrittenMetrics | null;
 }
@@ -95,7 +97,7 @@ function describeDefault(model: ModelArtifact): string {
 
 /**
  * Checks a model artifact and builds what serving needs from it: input list,
- * category indexes, request schemas. Scores one all-defaults row to prove it works.
+ * category indexes, request schemas, the compiled scorer. Scores one all-defaults row to prove it works.
  *
  * @throws {TypeError} naming the version when the artifact is not a usable model.
  */
@@ -138,7 +140,9 @@ export function prepareModel(version: string, model: ModelArtifact, options: Pre
     }]),
   ]);
   let risk: number;
+  let scorer: CompiledScorer;
   try {
+    scorer = compileScorer(model);
     risk = scoreRows(model, probe, { reasons: 3 }).risk[0];
   } catch (e) {
     throw bad(`scoring a row failed: ${(e as Error).message}`);
@@ -156,6 +160,7 @@ export function prepareModel(version: string, model: ModelArtifact, options: Pre
     categoricalNames: new Set(pre.categorical.map((s) => s.name)),
     slots: new Map([...pre.numeric, ...pre.categorical].map((s, i) => [s.name, i])),
     schemas: requestSchemas(inputs, options.maxBatch),
+    scorer,
     metrics: options.metrics ?? null,
   });
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { register as globalRegister } from "prom-client";
-import { parseDriftReport } from "../../routes/metrics.ts";
+import { Counter, Histogram, register as globalRegister, Registry } from "prom-client";
+import { parseDriftReport, ServiceMetrics } from "../../routes/metrics.ts";
 import { copyArtifacts, fixture, postJson, testApp } from "./helpers.ts";
 
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -127,4 +127,63 @@ Deno.test("/metrics reports no model info and churn_model_loaded 0 before a mode
     await t.close();
     await copy.dispose();
   }
+});
+
+Deno.test("Request and risk metrics export exactly what prom-client's Counter and Histogram export", async () => {
+  const metrics = new ServiceMetrics();
+  const reference = new Registry();
+  const registers = [reference];
+  const requests = new Counter({
+    name: "churn_api_requests_total",
+    help: "HTTP requests by method, route pattern and status code.",
+    labelNames: ["method", "path", "status"],
+    registers,
+  });
+  const latency = new Histogram({
+    name: "churn_api_request_latency_seconds",
+    help: "HTTP request latency in seconds by method and route pattern.",
+    labelNames: ["method", "path"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const predictions = new Counter({
+    name: "churn_api_predictions_total",
+    help: "Predictions served (one per instance of a batch).",
+    registers,
+  });
+  const risk = new Histogram({
+    name: "churn_prediction_risk",
+    help: "Churn risks served.",
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+    registers,
+  });
+  const families = (text: string) => {
+    const out = new Map<string, string>();
+    for (const block of text.trim().split("\n\n")) out.set(block.split("\n")[0], block);
+    return out;
+  };
+  const compare = async () => {
+    const ours = families(await metrics.text()), want = families(await reference.metrics());
+    for (const [head, block] of want) assert.equal(ours.get(head), block, head);
+  };
+  await compare(); // nothing observed yet: the risk histogram exists with zeros, the others are empty
+  let s = 7;
+  const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const methods = ["GET", "POST", "BREW", "DELETE"], paths = ["/predict", "/live", "unmatched"];
+  for (let i = 0; i < 3000; i++) {
+    const method = methods[Math.floor(rand() * methods.length)], path = paths[Math.floor(rand() * paths.length)];
+    const status = [200, 404, 422, 503][Math.floor(rand() * 4)];
+    const seconds = rand() < 0.05 ? [0.001, 5, 7, 0][Math.floor(rand() * 4)] : rand() ** 4 * 3;
+    metrics.observeRequest({ method, path, status }, seconds);
+    const m = method === "BREW" ? "OTHER" : method;
+    requests.inc({ method: m, path, status: String(status) });
+    latency.observe({ method: m, path }, seconds);
+    const risks = Array.from({ length: Math.floor(rand() * 4) }, () => rand() < 0.05 ? 0.95 : rand());
+    metrics.observePredictions(Float64Array.from(risks));
+    predictions.inc(risks.length);
+    for (const r of risks) risk.observe(r);
+    if (i % 1000 === 999) await compare();
+  }
+  assert.throws(() => metrics.observeRequest({ method: "GET", path: "/live", status: 200 }, NaN), TypeError);
+  assert.throws(() => metrics.observePredictions([Infinity]), TypeError);
 });

@@ -56,3 +56,31 @@ Deno.test("The logger writes JSON or text lines at or above its level", () => {
   text.log("DEBUG", "request", { route: "/live", status: 200 });
   assert.equal(lines.at(-1), "2026-01-01T00:00:00.000Z DEBUG   request route=/live status=200");
 });
+
+Deno.test("A JSON log line is exactly JSON.stringify of {time, level, msg, ...fields}, whatever the fields", () => {
+  const lines: string[] = [];
+  const at = new Date("2026-03-04T05:06:07.089Z");
+  const logger = createLogger({ level: "DEBUG", write: (l) => lines.push(l), now: () => at });
+  const cases: Record<string, string | number | boolean | null | undefined>[] = [
+    {},
+    { method: "POST", route: "/predict", status: 200, latency_ms: 0.125, model_version: "m", request_id: "r" },
+    { skipped: undefined, nan: NaN, inf: -Infinity, zero: -0, yes: true, no: null },
+    { 'quo"te': "back\\slash\nnew line\u2028\ud800", "𝔘ñí": "😀", "": "" },
+    { msg: "overrides the message in place", extra: 1 },
+    { level: "custom", time: "custom" },
+    { b: 1, 10: "index keys come first", 2: "two", a: 2 },
+    { "01": "not an index", "4294967295": "not an index either" },
+  ];
+  for (const fields of cases) {
+    logger.log("WARNING", 'a "message"', fields);
+    assert.equal(
+      lines.at(-1),
+      JSON.stringify({ time: at.toISOString(), level: "WARNING", msg: 'a "message"', ...fields }),
+    );
+  }
+  const clocked = createLogger({ write: (l) => lines.push(l) });
+  const before = Date.now();
+  clocked.log("INFO", "now");
+  const time = Date.parse(JSON.parse(lines.at(-1)!).time);
+  assert.ok(time >= before && time <= Date.now());
+});
