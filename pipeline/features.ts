@@ -8,7 +8,16 @@
 import { churnLabels, type LabelOutput, rollingFeatures, type RollingOutput } from "../wasm/mod.ts";
 import { labelsTs, rollingTs } from "../wasm/reference.ts";
 import { formatDate } from "./dates.ts";
-import { type Column, concatTables, getColumn, makeTable, sliceTable, type Table, takeColumn } from "./table.ts";
+import {
+  arrayFor,
+  type Column,
+  concatTables,
+  getColumn,
+  makeTable,
+  sliceTable,
+  type Table,
+  takeColumn,
+} from "./table.ts";
 
 /** Feature name prefix and the user_daily column it sums, in output order. */
 export const SUM_FEATURES: readonly (readonly [string, string])[] = [
@@ -224,9 +233,10 @@ function labelsTable(daily: Table, k: LabelOutput, options: { reuse?: Table }): 
 /** churn_label (kept as 0/1 bytes by the kernel) of the rows `keep`, as an i32 column. */
 function takeLabel(label: Uint8Array, keep: Int32Array, options: { reuse?: Column; capacity: number }): Column {
   const k = keep.length, old = options.reuse;
-  const data = old?.type === "i32" && old.data.buffer.byteLength - old.data.byteOffset >= k * 4
-    ? new Int32Array(old.data.buffer, old.data.byteOffset, k)
-    : new Int32Array(new ArrayBuffer(Math.max(k, options.capacity) * 4), 0, k);
+  const data = arrayFor(Int32Array, k, {
+    reuse: old?.type === "i32" ? old.data : undefined,
+    capacity: options.capacity,
+  });
   for (let j = 0; j < k; j++) data[j] = label[keep[j]];
   return { type: "i32", data };
 }
@@ -283,6 +293,25 @@ export function computeTrainingRows(daily: Table, options: TrainingRowsOptions):
   return { table, excluded, kernels: { features: f.kernel, labels: lk, rows: table } };
 }
 
+/**
+ * The training rows of a chunk, ascending, written into `into` (one element per row of the
+ * chunk): the labelled rows, restricted to the population; and how many labelled rows the rule
+ * left out.
+ */
+function trainingRowIndices(
+  lk: LabelOutput,
+  options: { population: Population; into: Int32Array },
+): { rows: Int32Array; excluded: number } {
+  const keep = options.into, n = keep.length;
+  let k = 0, excluded = 0;
+  for (let r = 0; r < n; r++) {
+    if (!lk.labelled[r]) continue;
+    if (options.population === "all" || lk.trailingActive[r] > 0) keep[k++] = r;
+    else excluded++;
+  }
+  return { rows: keep.subarray(0, k), excluded };
+}
+
 /** The training rows from the feature table and the label kernel's output (refilling `reuse`'s arrays). */
 function trainingTable(
   features: Table,
@@ -290,14 +319,7 @@ function trainingTable(
   options: { population: Population; reuse?: Table },
 ): { table: Table; excluded: number } {
   const n = features.length;
-  const keep = new Int32Array(n);
-  let k = 0, excluded = 0;
-  for (let r = 0; r < n; r++) {
-    if (!lk.labelled[r]) continue;
-    if (options.population === "all" || lk.trailingActive[r] > 0) keep[k++] = r;
-    else excluded++;
-  }
-  const idx = keep.subarray(0, k);
+  const { rows: idx, excluded } = trainingRowIndices(lk, { population: options.population, into: new Int32Array(n) });
   const prev = options.reuse?.columns;
   // Room for a whole chunk, so later chunks refill these arrays instead of allocating.
   const take = (name: string, col: Column): Column => takeColumn(col, idx, { reuse: prev?.get(name), capacity: n });
@@ -348,21 +370,16 @@ export function computeFeatureTables(daily: Table, options: FeatureTablesOptions
   const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
   const labels = labelsTable(daily, lk, { reuse: options.reuse?.labelRows });
   const n = daily.length;
-  const keepBuf = options.reuse && options.reuse.keep.length >= n ? options.reuse.keep : new Int32Array(n);
-  let k = 0, excluded = 0;
-  for (let r = 0; r < n; r++) {
-    if (!lk.labelled[r]) continue;
-    if (options.population === "all" || lk.trailingActive[r] > 0) keepBuf[k++] = r;
-    else excluded++;
-  }
-  const churn = options.reuse && options.reuse.churn.length >= n ? options.reuse.churn : new Int32Array(n);
+  const keep = arrayFor(Int32Array, n, { reuse: options.reuse?.keep });
+  const churn = arrayFor(Int32Array, n, { reuse: options.reuse?.churn });
+  const { rows, excluded } = trainingRowIndices(lk, { population: options.population, into: keep });
   return {
     features: f.table,
     labels,
-    trainingRows: keepBuf.subarray(0, k),
+    trainingRows: rows,
     excluded,
     labelKernel: lk,
-    reuse: { features: f.kernel, labels: lk, labelRows: labels, keep: keepBuf, churn },
+    reuse: { features: f.kernel, labels: lk, labelRows: labels, keep, churn },
   };
 }
 

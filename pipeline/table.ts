@@ -159,6 +159,29 @@ function gather<T extends Numbers>(dst: T, src: T, indices: Int32Array): void {
   }
 }
 
+/** A constructor of the typed arrays {@link arrayFor} returns. */
+export interface NumbersConstructor<T extends Float64Array | Int32Array | Uint8Array> {
+  new (buffer: ArrayBuffer, offset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * An array of `n` elements: a view over the buffer of `options.reuse` (an array of the same
+ * type that is no longer needed) when it has room, as fresh memory is slow; else a new array
+ * with room for `options.capacity` elements (default `n`). The contents are not cleared.
+ */
+export function arrayFor<T extends Float64Array | Int32Array | Uint8Array>(
+  ctor: NumbersConstructor<T>,
+  n: number,
+  options: { reuse?: T; capacity?: number } = {},
+): T {
+  const size = ctor.BYTES_PER_ELEMENT, prev = options.reuse;
+  if (prev && prev.buffer.byteLength - prev.byteOffset >= n * size) {
+    return new ctor(prev.buffer as ArrayBuffer, prev.byteOffset, n);
+  }
+  return new ctor(new ArrayBuffer(Math.max(n, options.capacity ?? n) * size), 0, n);
+}
+
 /** Options of {@link takeColumn}. */
 export interface TakeColumnOptions {
   /**
@@ -177,17 +200,8 @@ export interface TakeColumnOptions {
 export function takeColumn(column: Column, indices: Int32Array, options: TakeColumnOptions = {}): Column {
   const n = indices.length;
   const reuse = options.reuse?.type === column.type ? options.reuse : undefined;
-  const room = Math.max(n, options.capacity ?? n);
-  const target = <T extends Float64Array | Int32Array | Uint8Array>(
-    ctor: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
-    prev: T | undefined,
-  ): T => {
-    const size = ctor.BYTES_PER_ELEMENT;
-    if (prev && prev.buffer.byteLength - prev.byteOffset >= n * size) {
-      return new ctor(prev.buffer as ArrayBuffer, prev.byteOffset, n);
-    }
-    return new ctor(new ArrayBuffer(room * size), 0, n);
-  };
+  const target = <T extends Float64Array | Int32Array | Uint8Array>(ctor: NumbersConstructor<T>, prev?: T): T =>
+    arrayFor(ctor, n, { reuse: prev, capacity: options.capacity });
   switch (column.type) {
     case "f64":
     case "timestamp": {

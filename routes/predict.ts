@@ -86,10 +86,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The quick check: true only for a body the model's zod schema accepts too. It
- * may decline a valid body (the zod schema then decides), never accept an invalid one.
+ * The part of the quick check that does not depend on the model: only the keys
+ * `user_id`, `features` and optional `snapshot_date`, a valid user id and date,
+ * and a plain `features` object (whose values are checked by the callers).
  */
-export function isValidInstance(loaded: LoadedModel, value: unknown): value is PredictInstance {
+function hasValidEnvelope(value: unknown): value is PredictInstance {
   if (!isPlainObject(value)) return false;
   let hasFeatures = false, hasUser = false;
   for (const k of Object.keys(value)) {
@@ -106,8 +107,16 @@ export function isValidInstance(loaded: LoadedModel, value: unknown): value is P
     const d = value.snapshot_date;
     if (typeof d !== "string" || !DATE_PATTERN.test(d)) return false;
   }
+  return isPlainObject(value.features);
+}
+
+/**
+ * The quick check: true only for a body the model's zod schema accepts too. It
+ * may decline a valid body (the zod schema then decides), never accept an invalid one.
+ */
+export function isValidInstance(loaded: LoadedModel, value: unknown): value is PredictInstance {
+  if (!hasValidEnvelope(value)) return false;
   const f = value.features;
-  if (!isPlainObject(f)) return false;
   const keys = Object.keys(f);
   if (keys.length > MAX_FEATURE_ENTRIES) return false;
   for (const k of keys) {
@@ -383,26 +392,11 @@ function encodeInstances(loaded: LoadedModel, instances: readonly unknown[]): En
   const defaultsOf: string[] = new Array(n), ignoredOf: string[] = new Array(n), unseenOf: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const value = instances[i];
-    if (!isPlainObject(value)) return null;
-    let hasFeatures = false, hasUser = false;
-    for (const k of Object.keys(value)) {
-      if (k === "features") hasFeatures = true;
-      else if (k === "user_id") hasUser = true;
-      else if (k !== "snapshot_date") return null;
-    }
-    if (!hasFeatures || !hasUser) return null;
+    if (!hasValidEnvelope(value)) return null;
     const uid = value.user_id;
-    if (typeof uid === "string") {
-      if (uid.length < 1 || uid.length > MAX_USER_ID_LENGTH) return null;
-    } else if (!Number.isSafeInteger(uid)) return null;
-    let date = "null";
-    if ("snapshot_date" in value) {
-      const v = value.snapshot_date;
-      if (typeof v !== "string" || !DATE_PATTERN.test(v)) return null;
-      date = `"${v}"`; // digits and dashes: nothing to escape
-    }
+    // A checked date is digits and dashes: nothing to escape.
+    const date = value.snapshot_date === undefined ? "null" : `"${value.snapshot_date}"`;
     const f = value.features;
-    if (!isPlainObject(f)) return null;
     const keys = Object.keys(f);
     if (keys.length > MAX_FEATURE_ENTRIES) return null;
     // Instances of a request usually list the same keys in the same order: their slots are looked up once.

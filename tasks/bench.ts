@@ -198,11 +198,12 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     const gridRows = JSON.parse(await Deno.readTextFile(`${processed}/prepare_summary.json`)).user_daily.rows;
     // The candidate's fit grows to minutes above 20,000 users on 2 cores: larger sizes train the baseline only.
     const candidate = n <= Number(values["candidate-max-users"]) ? ["train:candidate"] : [];
-    const steps = ["features", "labels", "training-set", "features:all", "train", ...candidate, "promote", "score"];
+    // The feature steps log their own time ("… in 0.21 s"): the step without process start-up.
+    const featureSteps = ["features", "labels", "training-set", "features:all"];
+    const steps = [...featureSteps, "train", ...candidate, "promote", "score"];
     for (const step of steps) {
       const r = await runStep([step], env);
-      // The feature steps log their own time ("… in 0.21 s"): the step without process start-up.
-      const own = /(?:→ .*)? in (\d+(?:\.\d+)?) s\s*$/m.exec(r.log);
+      const own = featureSteps.includes(step) ? / in (\d+(?:\.\d+)?) s\s*$/m.exec(r.log) : null;
       rows.push({
         users: n,
         step,
@@ -210,9 +211,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
         peak_rss_mib: r.peak && r.peak / 2 ** 20,
         rows: gridRows,
         csv_bytes: 0,
-        ...(own && ["features", "labels", "training-set", "features:all"].includes(step)
-          ? { step_seconds: Number(own[1]) }
-          : {}),
+        ...(own ? { step_seconds: Number(own[1]) } : {}),
       });
     }
     if (candidate.length > 0) {

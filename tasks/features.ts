@@ -26,7 +26,8 @@ import {
 } from "../pipeline/features.ts";
 import { getColumn, type Table } from "../pipeline/table.ts";
 import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
-import { stringFlag, type Task, UsageError } from "./cli.ts";
+import type { Config } from "../config/mod.ts";
+import { type FlagValues, stringFlag, type Task, UsageError } from "./cli.ts";
 import { atomicWrite, joinPath, readArrowBatches, writeJsonAtomic, writeTableCsv } from "./io.ts";
 
 /**
@@ -140,37 +141,62 @@ export interface TrainingSetSummary {
   excluded_by_population: number;
 }
 
+/** What goes into training_dataset, counted chunk by chunk, and the summary written beside it. */
+class TrainingSetTally {
+  positives = 0;
+  excluded = 0;
+  #emitted = false;
+
+  /** Whether a chunk with `rows` training rows is written: all but empty chunks after the first (which keeps the schema). */
+  wants(rows: number): boolean {
+    return rows > 0 || !this.#emitted;
+  }
+
+  /** Counts a chunk's training rows, about to be written. */
+  add(table: Table): void {
+    const label = getColumn(table, "churn_label", "i32").data;
+    for (let i = 0; i < label.length; i++) this.positives += label[i];
+    this.#emitted = true;
+  }
+
+  /** Writes training_dataset_summary.json into `outDir` and returns it. */
+  async finish(
+    outDir: string,
+    options: { rows: number; population: Population; sync?: boolean },
+  ): Promise<TrainingSetSummary> {
+    const { rows, population } = options;
+    const summary: TrainingSetSummary = {
+      rows,
+      positives: this.positives,
+      churn_rate: rows ? this.positives / rows : 0,
+      population,
+      excluded_by_population: this.excluded,
+    };
+    await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary, { sync: options.sync });
+    return summary;
+  }
+}
+
 /** Computes training_dataset from user_daily (features ⋈ labels, population rule); returns its summary. */
 export async function runTrainingSet(
   dailyPath: string,
   outDir: string,
   options: FeatureStepOptions & { windows: readonly number[]; windowDays: number; population: Population },
 ): Promise<TrainingSetSummary> {
-  let positives = 0, excluded = 0;
+  const tally = new TrainingSetTally();
   let reuse: TrainingRows["kernels"] | undefined;
   const out = joinPath(outDir, "training_dataset.arrow");
   const rows = await writeTableStream(out, async (emit) => {
-    let emitted = false;
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeTrainingRows(chunk, { ...options, reuse });
       reuse = r.kernels;
-      excluded += r.excluded;
-      if (r.table.length === 0 && emitted) return;
-      const label = getColumn(r.table, "churn_label", "i32").data;
-      for (let i = 0; i < label.length; i++) positives += label[i];
+      tally.excluded += r.excluded;
+      if (!tally.wants(r.table.length)) return;
+      tally.add(r.table);
       await emit(r.table);
-      emitted = true;
     });
   }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync });
-  const summary: TrainingSetSummary = {
-    rows,
-    positives,
-    churn_rate: rows ? positives / rows : 0,
-    population: options.population,
-    excluded_by_population: excluded,
-  };
-  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary, { sync: options.sync });
-  return summary;
+  return await tally.finish(outDir, { rows, population: options.population, sync: options.sync });
 }
 
 /** What {@link runFeatureTables} wrote. */
@@ -195,38 +221,29 @@ export async function runFeatureTables(
 ): Promise<FeatureTablesSummary> {
   const csv = (name: string) => options.csv ? joinPath(outDir, `${name}.csv`) : undefined;
   const file = (name: string) => joinPath(outDir, `${name}.arrow`);
-  let positives = 0, excluded = 0, labels = 0, training = 0;
+  const tally = new TrainingSetTally();
+  let labels = 0, training = 0;
   let reuse: FeatureTables["reuse"] | undefined;
   const features = await writeTableStream(file("user_features_daily"), async (emitFeatures) => {
     labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
       training = await writeTableStream(file("training_dataset"), async (emitTraining) => {
-        let emitted = false;
         await forEachUserChunk(dailyPath, async (chunk) => {
           const r = computeFeatureTables(chunk, { ...options, reuse });
           reuse = r.reuse;
-          excluded += r.excluded;
+          tally.excluded += r.excluded;
           // The writers have copied or written each table when emit resolves: the feature
           // table's arrays can then be compacted in place into the training rows.
           await emitFeatures(r.features);
           await emitLabels(r.labels);
-          if (r.trainingRows.length === 0 && emitted) return;
-          const training = trainingRowsInPlace(r);
-          const label = getColumn(training, "churn_label", "i32").data;
-          for (let i = 0; i < label.length; i++) positives += label[i];
-          await emitTraining(training);
-          emitted = true;
+          if (!tally.wants(r.trainingRows.length)) return;
+          const rows = trainingRowsInPlace(r);
+          tally.add(rows);
+          await emitTraining(rows);
         });
       }, { csvPath: csv("training_dataset"), sync: options.sync });
     }, { csvPath: csv("labels_daily"), sync: options.sync });
   }, { csvPath: csv("user_features_daily"), sync: options.sync });
-  const summary: TrainingSetSummary = {
-    rows: training,
-    positives,
-    churn_rate: training ? positives / training : 0,
-    population: options.population,
-    excluded_by_population: excluded,
-  };
-  await writeJsonAtomic(joinPath(outDir, "training_dataset_summary.json"), summary, { sync: options.sync });
+  const summary = await tally.finish(outDir, { rows: training, population: options.population, sync: options.sync });
   return { features, labels, training: summary };
 }
 
@@ -234,6 +251,42 @@ function implFlag(value: string | boolean | undefined): KernelImpl {
   if (value === undefined || value === "wasm") return "wasm";
   if (value === "typescript") return "typescript";
   throw new UsageError(`Invalid value for --kernels: "${value}" (expected wasm or typescript)`);
+}
+
+const POPULATION_FLAG = {
+  population: {
+    type: "string",
+    value: "RULE",
+    description: "active (users active in the trailing W days) or all",
+    default: "config churn.population",
+  },
+} as const;
+
+/** The input grid, output folder and options of the steps that build the training set. */
+function trainingSetArgs(
+  config: Config,
+  flags: FlagValues,
+): {
+  input: string;
+  output: string;
+  options: FeatureStepOptions & { windows: readonly number[]; windowDays: number; population: Population };
+} {
+  const population = stringFlag(flags, "population", config.churn.population);
+  if (population !== "active" && population !== "all") {
+    throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
+  }
+  return {
+    input: joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow"),
+    output: stringFlag(flags, "output-dir", config.paths.features),
+    options: {
+      csv: flags.csv === true,
+      impl: implFlag(flags.kernels),
+      windows: config.features.windows_days,
+      windowDays: config.churn.window_days,
+      population,
+      sync: config.store.fsync_derived_tables,
+    },
+  };
 }
 
 const COMMON = {
@@ -338,31 +391,12 @@ export const trainingSetTask: Task = {
   name: "training-set",
   summary:
     "Build the training set: features joined with labels on (user_id, as_of_date), population rule applied (training_dataset).",
-  flags: {
-    ...COMMON,
-    population: {
-      type: "string",
-      value: "RULE",
-      description: "active (users active in the trailing W days) or all",
-      default: "config churn.population",
-    },
-  },
+  flags: { ...COMMON, ...POPULATION_FLAG },
   async run({ config, flags, log }) {
-    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
-    const output = stringFlag(flags, "output-dir", config.paths.features);
-    const population = stringFlag(flags, "population", config.churn.population);
-    if (population !== "active" && population !== "all") {
-      throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
-    }
+    const { input, output, options } = trainingSetArgs(config, flags);
+    const population = options.population;
     const t0 = performance.now();
-    const s = await runTrainingSet(input, output, {
-      csv: flags.csv === true,
-      impl: implFlag(flags.kernels),
-      windows: config.features.windows_days,
-      windowDays: config.churn.window_days,
-      population,
-      sync: config.store.fsync_derived_tables,
-    });
+    const s = await runTrainingSet(input, output, options);
     log(
       `${s.rows} rows, churn rate ${
         (s.churn_rate * 100).toFixed(1)
@@ -379,31 +413,12 @@ export const featureTablesTask: Task = {
   name: "features:all",
   summary:
     "Compute user_features_daily, labels_daily and training_dataset in one pass over the grid (what pipeline and retrain run).",
-  flags: {
-    ...COMMON,
-    population: {
-      type: "string",
-      value: "RULE",
-      description: "active (users active in the trailing W days) or all",
-      default: "config churn.population",
-    },
-  },
+  flags: { ...COMMON, ...POPULATION_FLAG },
   async run({ config, flags, log }) {
-    const input = joinPath(stringFlag(flags, "input-dir", config.paths.processed), "user_daily.arrow");
-    const output = stringFlag(flags, "output-dir", config.paths.features);
-    const population = stringFlag(flags, "population", config.churn.population);
-    if (population !== "active" && population !== "all") {
-      throw new UsageError(`Invalid value for --population: "${population}" (expected active or all)`);
-    }
+    const { input, output, options } = trainingSetArgs(config, flags);
+    const population = options.population;
     const t0 = performance.now();
-    const s = await runFeatureTables(input, output, {
-      csv: flags.csv === true,
-      impl: implFlag(flags.kernels),
-      windows: config.features.windows_days,
-      windowDays: config.churn.window_days,
-      population,
-      sync: config.store.fsync_derived_tables,
-    });
+    const s = await runFeatureTables(input, output, options);
     log(
       `${s.features} feature rows (windows ${
         config.features.windows_days.join("/")

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
+import { prng } from "../helpers/prng.ts";
 import { type Column, takeColumn } from "../../pipeline/table.ts";
-
-/** A seeded LCG in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
 
 /** Ascending row picks with long runs, short runs and gaps, as the training rows are. */
 function picks(rand: () => number, n: number): Int32Array {

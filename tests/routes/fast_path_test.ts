@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { prng } from "../helpers/prng.ts";
 import { type Column, makeTable } from "../../pipeline/table.ts";
 import { compileScorer, scoreEncoded, scoreRows } from "../../pipeline/scoring.ts";
 import { transformRows } from "../../pipeline/preprocess.ts";
@@ -11,17 +12,6 @@ import { fixture, fullFeatures, postJson, testApp, withConfig } from "./helpers.
 
 const SEED = 20260601;
 const BANDS = { medium: 0.4, high: 0.7 };
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Both trained models of the fixture (the logistic baseline and the trees), loaded as the service loads them. */
 async function bothModels(): Promise<LoadedModel[]> {

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
+import { prng } from "../helpers/prng.ts";
 import { isValidInstance } from "../../routes/predict.ts";
 import type { LoadedModel } from "../../routes/mod.ts";
 import { BatchPredictionSchema, PredictionSchema, ProblemSchema } from "../../routes/schemas.ts";
 import { fixture, fullFeatures, testApp, withConfig } from "./helpers.ts";
 
 const SEED = 20260501;
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY_KEYS = [
   "__proto__",
