@@ -22,7 +22,7 @@ import { runRetrain } from "./retrain.ts";
 import { runDriftRetrain } from "./retrain.ts";
 import { runScore } from "./score.ts";
 import { runScoreProxy, scoreProxyKeys, type ScoreProxyReport } from "./score_proxy.ts";
-import { type ArtifactStore, getJson, KvStore, openStore, putJson, sha256Hex } from "./store/mod.ts";
+import { type ArtifactStore, getJson, KvStore, openStore, putJson, retryBusy, sha256Hex } from "./store/mod.ts";
 
 /** The scheduled jobs. */
 export type JobName = "drift" | "drift_retrain" | "score" | "retrain";
@@ -184,16 +184,17 @@ export function lockKey(store: ArtifactStore, config: Config, job: JobName): str
 async function kvLock(store: KvStore, config: Config, o: LockOptions): Promise<LockAttempt> {
   const kv = store.kv;
   const key: Deno.KvKey = [store.prefix, "job_lock", store.keyOf(config.paths.reports), o.job];
-  const entry = await kv.get<LockValue>(key);
+  const entry = await retryBusy(() => kv.get<LockValue>(key));
   const now = Date.now();
   // An expired entry may linger until KV deletes it: its expiry time decides.
   if (isLockValue(entry.value) && entry.value.expires > now) {
     return { acquired: false, holder: entry.value.owner, expires_at: new Date(entry.value.expires).toISOString() };
   }
   const value: LockValue = { owner: o.owner, expires: now + o.ttlMs, acquired_at: new Date(now).toISOString() };
-  const res = await kv.atomic().check(entry).set(key, value, { expireIn: o.ttlMs }).commit();
+  const take = kv.atomic().check(entry).set(key, value, { expireIn: o.ttlMs });
+  const res = await retryBusy(() => take.commit());
   if (!res.ok) {
-    const winner = (await kv.get<LockValue>(key)).value;
+    const winner = (await retryBusy(() => kv.get<LockValue>(key))).value;
     return {
       acquired: false,
       holder: isLockValue(winner) ? winner.owner : null,
@@ -208,12 +209,14 @@ async function kvLock(store: KvStore, config: Config, o: LockOptions): Promise<L
       owner: o.owner,
       async renew() {
         const next = { ...value, expires: Date.now() + o.ttlMs };
-        const r = await kv.atomic().check({ key, versionstamp }).set(key, next, { expireIn: o.ttlMs }).commit();
+        const op = kv.atomic().check({ key, versionstamp }).set(key, next, { expireIn: o.ttlMs });
+        const r = await retryBusy(() => op.commit());
         if (r.ok) versionstamp = r.versionstamp;
         return r.ok;
       },
       async release() {
-        await kv.atomic().check({ key, versionstamp }).delete(key).commit();
+        const op = kv.atomic().check({ key, versionstamp }).delete(key);
+        await retryBusy(() => op.commit());
       },
     },
   };

@@ -22,6 +22,26 @@ const MAX_BATCH_BYTES = 500_000;
 const MAX_BATCH_MUTATIONS = 500;
 /** How many times `get` reads a new manifest after its chunks vanished. */
 const READ_ATTEMPTS = 20;
+/** How long one KV operation keeps retrying while another process holds SQLite's write lock. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs a KV operation, again after a short randomized backoff while SQLite answers "database is
+ * locked" (another process sharing the database file is writing): a busy transaction did not
+ * commit, so running it again is safe. Other errors, and a lock held past
+ * {@link BUSY_TIMEOUT_MS}, are thrown.
+ */
+export async function retryBusy<T>(op: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await op();
+    } catch (e) {
+      if (!(e instanceof Error && e.message.includes("database is locked")) || Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
 
 /** The manifest of one stored blob. */
 interface Manifest {
@@ -117,7 +137,7 @@ export class KvStore implements ArtifactStore {
   }
 
   async #readManifest(key: string): Promise<Deno.KvEntryMaybe<Manifest>> {
-    const entry = await this.kv.get<Manifest>(this.#manifestKey(key));
+    const entry = await retryBusy(() => this.kv.get<Manifest>(this.#manifestKey(key)));
     if (entry.value !== null && !isManifest(entry.value)) {
       throw new Error(`Corrupt manifest for artifact ${key} in Deno KV: ${JSON.stringify(entry.value)}`);
     }
@@ -130,16 +150,15 @@ export class KvStore implements ArtifactStore {
       for (let i = start; i < Math.min(chunks, start + MAX_BATCH_MUTATIONS); i++) {
         op.delete(this.#chunkKey(key, writeId, i));
       }
-      await op.commit();
+      await retryBusy(() => op.commit());
     }
   }
 
   /**
-   * Writes the chunks under a new write id, then moves the manifest to them in
-   * one atomic commit, then deletes the chunks of the version it replaced.
+   * Writes a private copy of `bytes` as chunks under a new write id; returns the manifest that
+   * points to them (not yet stored).
    */
-  async put(key: string, bytes: Uint8Array): Promise<void> {
-    validateKey(key);
+  async #writeChunks(key: string, bytes: Uint8Array): Promise<Manifest> {
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
     const data = bytes.slice(); // a private copy: the caller may change its buffer while we write
     const writeId = newWriteId();
@@ -150,20 +169,30 @@ export class KvStore implements ArtifactStore {
       for (let i = start; i < Math.min(chunks, start + perBatch); i++) {
         op.set(this.#chunkKey(key, writeId, i), data.subarray(i * this.chunkSize, (i + 1) * this.chunkSize));
       }
-      const res = await op.commit();
-      if (!res.ok) throw new Error(`Cannot write the chunks of artifact ${key} to Deno KV`);
+      if (!(await retryBusy(() => op.commit())).ok) {
+        throw new Error(`Cannot write the chunks of artifact ${key} to Deno KV`);
+      }
     }
-    const manifest: Manifest = {
-      writeId,
-      chunks,
-      size: data.length,
-      sha256: await sha256Hex(data),
-      updatedAt: new Date().toISOString(),
-    };
+    return { writeId, chunks, size: data.length, sha256: await sha256Hex(data), updatedAt: new Date().toISOString() };
+  }
+
+  /** Moves the manifest of `key` to `manifest` if it is still `old`; returns whether it did. */
+  async #swapManifest(key: string, old: Deno.KvEntryMaybe<Manifest>, manifest: Manifest): Promise<boolean> {
+    const op = this.kv.atomic().check(old).set(this.#manifestKey(key), manifest);
+    return (await retryBusy(() => op.commit())).ok;
+  }
+
+  /**
+   * Writes the chunks under a new write id, then moves the manifest to them in
+   * one atomic commit, then deletes the chunks of the version it replaced.
+   */
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    validateKey(key);
+    const manifest = await this.#writeChunks(key, bytes);
     for (;;) {
       const old = await this.#readManifest(key);
-      const res = await this.kv.atomic().check(old).set(this.#manifestKey(key), manifest).commit();
-      if (!res.ok) continue; // another writer moved the manifest: the version we replace is theirs
+      const ok = await this.#swapManifest(key, old, manifest);
+      if (!ok) continue; // another writer moved the manifest: the version we replace is theirs
       if (old.value !== null) await this.#deleteChunks(key, old.value.writeId, old.value.chunks);
       return;
     }
@@ -180,27 +209,9 @@ export class KvStore implements ArtifactStore {
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`Invalid value for artifact ${key}: expected a Uint8Array`);
     const current = await this.#readManifest(key);
     if ((current.value?.sha256 ?? null) !== expectedSha256) return false;
-    const data = bytes.slice();
-    const writeId = newWriteId();
-    const chunks = Math.ceil(data.length / this.chunkSize);
-    const perBatch = Math.max(1, Math.floor(MAX_BATCH_BYTES / this.chunkSize));
-    for (let start = 0; start < chunks; start += perBatch) {
-      const op = this.kv.atomic();
-      for (let i = start; i < Math.min(chunks, start + perBatch); i++) {
-        op.set(this.#chunkKey(key, writeId, i), data.subarray(i * this.chunkSize, (i + 1) * this.chunkSize));
-      }
-      if (!(await op.commit()).ok) throw new Error(`Cannot write the chunks of artifact ${key} to Deno KV`);
-    }
-    const manifest: Manifest = {
-      writeId,
-      chunks,
-      size: data.length,
-      sha256: await sha256Hex(data),
-      updatedAt: new Date().toISOString(),
-    };
-    const res = await this.kv.atomic().check(current).set(this.#manifestKey(key), manifest).commit();
-    if (!res.ok) {
-      await this.#deleteChunks(key, writeId, chunks);
+    const manifest = await this.#writeChunks(key, bytes);
+    if (!(await this.#swapManifest(key, current, manifest))) {
+      await this.#deleteChunks(key, manifest.writeId, manifest.chunks);
       return false;
     }
     if (current.value !== null) await this.#deleteChunks(key, current.value.writeId, current.value.chunks);
@@ -221,26 +232,12 @@ export class KvStore implements ArtifactStore {
       const entry = await this.#readManifest(key);
       const m = entry.value;
       if (m === null) return null;
-      const out = new Uint8Array(m.size);
-      let offset = 0;
-      let count = 0;
-      let fits = true;
-      const iter = this.kv.list<Uint8Array>({ prefix: [this.prefix, "chunk", key, m.writeId] }, { batchSize: 16 });
-      for await (const chunk of iter) {
-        const v = chunk.value;
-        if (!(v instanceof Uint8Array) || chunk.key.at(-1) !== count || offset + v.length > m.size) {
-          fits = false;
-          break;
-        }
-        out.set(v, offset);
-        offset += v.length;
-        count++;
-      }
+      const { out, offset, count, fits } = await retryBusy(() => this.#readChunks(key, m));
       if (fits && count === m.chunks && offset === m.size && (await sha256Hex(out)) === m.sha256) return out;
       lastProblem = fits
         ? `read ${count} of ${m.chunks} chunks, ${offset} of ${m.size} bytes`
         : `chunk ${count} does not fit`;
-      const now = await this.kv.get(this.#manifestKey(key));
+      const now = await retryBusy(() => this.kv.get(this.#manifestKey(key)));
       if (now.versionstamp === entry.versionstamp) {
         throw new Error(`Artifact ${key} in Deno KV is damaged (write ${m.writeId}: ${lastProblem})`);
       }
@@ -250,6 +247,26 @@ export class KvStore implements ArtifactStore {
     throw new Error(
       `Cannot read artifact ${key} from Deno KV: it changed on each of ${READ_ATTEMPTS} attempts (${lastProblem})`,
     );
+  }
+
+  /** Reads the chunks `m` points to, in order, stopping at the first that does not fit. */
+  async #readChunks(
+    key: string,
+    m: Manifest,
+  ): Promise<{ out: Uint8Array; offset: number; count: number; fits: boolean }> {
+    const out = new Uint8Array(m.size);
+    let offset = 0, count = 0;
+    const iter = this.kv.list<Uint8Array>({ prefix: [this.prefix, "chunk", key, m.writeId] }, { batchSize: 16 });
+    for await (const chunk of iter) {
+      const v = chunk.value;
+      if (!(v instanceof Uint8Array) || chunk.key.at(-1) !== count || offset + v.length > m.size) {
+        return { out, offset, count, fits: false };
+      }
+      out.set(v, offset);
+      offset += v.length;
+      count++;
+    }
+    return { out, offset, count, fits: true };
   }
 
   /** Returns whether a manifest exists for `key`. */
@@ -264,8 +281,8 @@ export class KvStore implements ArtifactStore {
     for (;;) {
       const old = await this.#readManifest(key);
       if (old.value === null) return false;
-      const res = await this.kv.atomic().check(old).delete(this.#manifestKey(key)).commit();
-      if (!res.ok) continue;
+      const op = this.kv.atomic().check(old).delete(this.#manifestKey(key));
+      if (!(await retryBusy(() => op.commit())).ok) continue;
       await this.#deleteChunks(key, old.value.writeId, old.value.chunks);
       return true;
     }
@@ -278,12 +295,14 @@ export class KvStore implements ArtifactStore {
     const selector: Deno.KvListSelector = prefix === ""
       ? { prefix: base }
       : { start: [...base, prefix], end: [...base, prefix + "\u{10ffff}"] };
-    const out: string[] = [];
-    for await (const entry of this.kv.list(selector, { batchSize: 500 })) {
-      const k = entry.key[2];
-      if (typeof k === "string" && k.startsWith(prefix)) out.push(k);
-    }
-    return out.sort();
+    return await retryBusy(async () => {
+      const out: string[] = [];
+      for await (const entry of this.kv.list(selector, { batchSize: 500 })) {
+        const k = entry.key[2];
+        if (typeof k === "string" && k.startsWith(prefix)) out.push(k);
+      }
+      return out.sort();
+    });
   }
 
   /** Returns the size, SHA-256 and write time recorded in the manifest. */
@@ -305,14 +324,17 @@ export class KvStore implements ArtifactStore {
     const olderThanMs = options.olderThanMs ?? 3_600_000;
     if (!(olderThanMs >= 0)) throw new RangeError(`Invalid olderThanMs ${olderThanMs}: must be zero or more`);
     const cutoff = Date.now() - olderThanMs;
-    const old = new Map<string, Deno.KvKey[]>();
-    for await (const e of this.kv.list({ prefix: [this.prefix, "chunk"] }, { batchSize: 100 })) {
-      const [, , key, writeId] = e.key;
-      if (typeof key !== "string" || typeof writeId !== "string" || writeIdTime(writeId) > cutoff) continue;
-      const keys = old.get(key) ?? [];
-      keys.push(e.key);
-      old.set(key, keys);
-    }
+    const old = await retryBusy(async () => {
+      const byKey = new Map<string, Deno.KvKey[]>();
+      for await (const e of this.kv.list({ prefix: [this.prefix, "chunk"] }, { batchSize: 100 })) {
+        const [, , key, writeId] = e.key;
+        if (typeof key !== "string" || typeof writeId !== "string" || writeIdTime(writeId) > cutoff) continue;
+        const keys = byKey.get(key) ?? [];
+        keys.push(e.key);
+        byKey.set(key, keys);
+      }
+      return byKey;
+    });
     let deleted = 0;
     for (const [key, chunkKeys] of old) {
       const manifest = await this.#readManifest(key);
@@ -320,7 +342,7 @@ export class KvStore implements ArtifactStore {
       for (let start = 0; start < abandoned.length; start += MAX_BATCH_MUTATIONS) {
         const op = this.kv.atomic().check(manifest);
         for (const k of abandoned.slice(start, start + MAX_BATCH_MUTATIONS)) op.delete(k);
-        if (!(await op.commit()).ok) break; // the manifest moved meanwhile: leave this key for the next sweep
+        if (!(await retryBusy(() => op.commit())).ok) break; // the manifest moved meanwhile: leave this key for the next sweep
         deleted += Math.min(MAX_BATCH_MUTATIONS, abandoned.length - start);
       }
     }

@@ -13,7 +13,7 @@ import { FsStore } from "./fs_store.ts";
 import { KvStore } from "./kv_store.ts";
 
 export { FsStore } from "./fs_store.ts";
-export { KvStore, type KvStoreOptions, type SweepOptions } from "./kv_store.ts";
+export { KvStore, type KvStoreOptions, retryBusy, type SweepOptions } from "./kv_store.ts";
 
 /** What {@link ArtifactStore.stat} tells about a stored artifact. */
 export interface ArtifactStat {

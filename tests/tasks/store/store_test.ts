@@ -521,3 +521,32 @@ Deno.test("openStore() opens the backend named by config.store", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kv: processes writing one database file at once all succeed (SQLite busy is retried)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "churn_store_test_" });
+  const path = `${dir}/store.sqlite`;
+  try {
+    const children = 4, rounds = 15;
+    const runs = Array.from({ length: children }, (_, id) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("./kv_busy_child.ts", import.meta.url).href, path, String(id), String(rounds)],
+        stdout: "piped",
+        stderr: "piped",
+      }).output());
+    for (const out of await Promise.all(runs)) {
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "done");
+    }
+    const store = await KvStore.open(path);
+    try {
+      const keys = await store.list("");
+      assert.equal(keys.length, children * rounds + 1);
+      const blob = await store.get(`${children - 1}/${rounds - 1}`);
+      assert.ok(blob !== null && blob.length === 200_000 && blob[0] === (children - 1 + rounds - 1) % 251);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
