@@ -239,3 +239,36 @@ Deno.test("the Arrow readers reject a file cut short, at a message boundary or i
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("atomicWrite() keeps two files in order while many buffers are queued, and a failure leaves no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  // 30 MB per file in 100 kB chunks: far more than the writer queues, written side by side.
+  const chunks = Array.from({ length: 300 }, () => randomBytes(100_000));
+  const expected = new Uint8Array(300 * 100_000);
+  chunks.forEach((c, i) => expected.set(c, i * 100_000));
+  await atomicWrite(`${dir}/a.bin`, async (writeA) => {
+    await atomicWrite(`${dir}/b.bin`, async (writeB) => {
+      for (const c of chunks) {
+        const copy = c.slice();
+        await writeA(copy);
+        await writeB(copy);
+        copy.fill(0);
+      }
+    }, { sync: false });
+  }, { sync: false });
+  const want = await sha256(expected);
+  assert.equal(await sha256(await Deno.readFile(`${dir}/a.bin`)), want);
+  assert.equal(await sha256(await Deno.readFile(`${dir}/b.bin`)), want);
+  // The producer fails with writes still queued: the error surfaces, the old file stays.
+  await assert.rejects(
+    () =>
+      atomicWrite(`${dir}/a.bin`, async (write) => {
+        for (const c of chunks) await write(c);
+        throw new Error("producer failed");
+      }),
+    /producer failed/,
+  );
+  assert.equal(await sha256(await Deno.readFile(`${dir}/a.bin`)), want);
+  assert.deepEqual(await tempNames(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
