@@ -1,8 +1,10 @@
 /**
  * Conversion between {@link Table} and Apache Arrow IPC (stream format), the
- * format of every intermediate table. Columns map to Float64, Int32, Date32
+ * format of every intermediate table. Columns map to Float64, Int32 (or Int16 /
+ * Int8 where the writer knows the values fit: {@link ArrowStreamOptions}), Date32
  * (days), Uint8 (bool, tagged in field metadata), Float64 milliseconds
- * (timestamp, tagged) and Dictionary<Utf8, Int32>.
+ * (timestamp, tagged) and Dictionary<Utf8, Int32>. Int8 and Int16 read back as
+ * i32 columns.
  *
  * @module
  */
@@ -15,7 +17,9 @@ import {
   Dictionary,
   Field,
   Float64,
+  Int16,
   Int32,
+  Int8,
   makeData,
   Precision,
   RecordBatch,
@@ -28,12 +32,24 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
-import { type Column, concatTables, makeTable, type Table } from "./table.ts";
+import { type Column, type ColumnRanges, concatTables, makeTable, type Table } from "./table.ts";
 
 /** Rows per Arrow record batch. */
 export const BATCH_ROWS = 1 << 16;
 
 const TYPE_KEY = "churn_mlops.type";
+/** Field metadata holding an i32 or date column's guaranteed value range, as "lo,hi". */
+const RANGE_KEY = "churn_mlops.range";
+
+/** The ranges recorded in a schema's field metadata (see {@link ArrowStreamOptions}). */
+export function schemaRanges(schema: Schema): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const field of schema.fields) {
+    const m = /^(-?\d+),(-?\d+)$/.exec(field.metadata.get(RANGE_KEY) ?? "");
+    if (m !== null && Number(m[1]) <= Number(m[2])) out.set(field.name, [Number(m[1]), Number(m[2])]);
+  }
+  return out;
+}
 
 function validityFromCodes(codes: Int32Array): Uint8Array | undefined {
   let missing = false;
@@ -49,21 +65,64 @@ function validityFromCodes(codes: Int32Array): Uint8Array | undefined {
   return bits;
 }
 
-function fieldFor(name: string, c: Column, dictId: number): Field {
+/** Bits an i32 column is stored in: 8 or 16 when every value fits (32 is the default). */
+export type IntWidth = 8 | 16 | 32;
+
+/** The narrowest {@link IntWidth} that holds every integer in `[lo, hi]`. */
+export function intWidthFor(lo: number, hi: number): IntWidth {
+  if (lo >= -128 && hi <= 127) return 8;
+  if (lo >= -32768 && hi <= 32767) return 16;
+  return 32;
+}
+
+function fieldFor(
+  name: string,
+  c: Column,
+  options: { dictId: number; width: IntWidth; range?: readonly [number, number] },
+): Field {
+  if (options.range !== undefined && (c.type === "i32" || c.type === "date")) {
+    const [lo, hi] = options.range;
+    const field = fieldFor(name, c, { ...options, range: undefined });
+    return new Field(name, field.type, field.nullable, new Map([[RANGE_KEY, `${lo},${hi}`]]));
+  }
   switch (c.type) {
     case "f64":
       return new Field(name, new Float64(), false);
     case "timestamp":
       return new Field(name, new Float64(), false, new Map([[TYPE_KEY, "timestamp_ms"]]));
     case "i32":
-      return new Field(name, new Int32(), false);
+      return new Field(
+        name,
+        options.width === 8 ? new Int8() : options.width === 16 ? new Int16() : new Int32(),
+        false,
+      );
     case "date":
       return new Field(name, new Date_(DateUnit.DAY), false);
     case "bool":
       return new Field(name, new Uint8(), false, new Map([[TYPE_KEY, "bool"]]));
     case "dict":
-      return new Field(name, new Dictionary(new Utf8(), new Int32(), dictId), true);
+      return new Field(name, new Dictionary(new Utf8(), new Int32(), options.dictId), true);
   }
+}
+
+/** The values of a column as they are stored. */
+type StoredValues = Float64Array | Int32Array | Uint8Array | Int16Array | Int8Array;
+
+/** Options of {@link ArrowStreamEncoder}. */
+export interface ArrowStreamOptions {
+  /**
+   * Storage widths of i32 columns by name (others are stored as Int32): narrower storage means
+   * fewer bytes to write and read. The caller guarantees that every value fits (as
+   * `featureStorage` derives them from checked input ranges): values are converted as they are,
+   * without a check per value.
+   */
+  widths?: ReadonlyMap<string, IntWidth>;
+  /**
+   * Guaranteed value ranges of i32 and date columns, recorded in the schema (field metadata
+   * `churn_mlops.range`) so that later steps can size what they derive without a pass over the
+   * data. They are recorded as given: pass only ranges that hold for the whole stream.
+   */
+  ranges?: ColumnRanges;
 }
 
 /**
@@ -77,6 +136,32 @@ export class ArrowStreamEncoder {
   #schema: Schema | null = null;
   #names: string[] = [];
   readonly #dicts = new Map<string, { source: readonly string[]; size: number; vector: Vector<Utf8> }>();
+  readonly #widths: ReadonlyMap<string, IntWidth>;
+  readonly #ranges: ColumnRanges;
+  /** Narrowed copies of i32 columns, reused from one `encode()` to the next. */
+  readonly #narrow = new Map<string, Int8Array | Int16Array>();
+
+  /** Creates an encoder; `options.widths` narrows the storage of i32 columns. */
+  constructor(options: ArrowStreamOptions = {}) {
+    this.#widths = options.widths ?? new Map();
+    this.#ranges = options.ranges ?? new Map();
+  }
+
+  /** The column's values in its storage width: a narrowed, checked copy, or the values. */
+  #stored(name: string, c: Column): StoredValues {
+    if (c.type === "dict") return c.codes;
+    const width = c.type === "i32" ? this.#widths.get(name) ?? 32 : 32;
+    if (c.type !== "i32" || width === 32) return c.data;
+    let buf = this.#narrow.get(name);
+    const n = c.data.length;
+    if (buf === undefined || buf.length < n) {
+      buf = width === 8 ? new Int8Array(Math.max(n, BATCH_ROWS)) : new Int16Array(Math.max(n, BATCH_ROWS));
+      this.#narrow.set(name, buf);
+    }
+    const out = buf.subarray(0, n);
+    out.set(c.data);
+    return out;
+  }
 
   #drain(): Uint8Array[] {
     // deno-lint-ignore no-explicit-any
@@ -93,7 +178,8 @@ export class ArrowStreamEncoder {
   }
 
   /**
-   * Encodes `table` as record batches of at most {@link BATCH_ROWS} rows.
+   * Encodes `table` as record batches of at most {@link BATCH_ROWS} rows. The chunks returned
+   * view the table's arrays and the encoder's own buffers: write them out before the next call.
    *
    * @throws {TypeError} when the columns differ from the first table's.
    */
@@ -101,13 +187,20 @@ export class ArrowStreamEncoder {
     const cols = [...table.columns];
     if (this.#schema === null) {
       let dictId = 0;
-      this.#schema = new Schema(cols.map(([name, c]) => fieldFor(name, c, c.type === "dict" ? dictId++ : 0)));
+      this.#schema = new Schema(cols.map(([name, c]) =>
+        fieldFor(name, c, {
+          dictId: c.type === "dict" ? dictId++ : 0,
+          width: c.type === "i32" ? this.#widths.get(name) ?? 32 : 32,
+          range: this.#ranges.get(name),
+        })
+      ));
       this.#names = cols.map(([name]) => name);
     } else if (cols.length !== this.#names.length || cols.some(([name], i) => name !== this.#names[i])) {
       throw new TypeError(`Batch columns (${cols.map(([n]) => n).join(", ")}) differ from the stream's schema`);
     }
     const fields = this.#schema.fields;
     const n = table.length;
+    const stored = cols.map(([name, c]) => this.#stored(name, c));
     for (let start = 0; start < n || start === 0; start += BATCH_ROWS) {
       const end = Math.min(n, start + BATCH_ROWS);
       const length = end - start;
@@ -123,7 +216,7 @@ export class ArrowStreamEncoder {
             dictionary: this.#dictionary(name, c.dictionary),
           } as never);
         }
-        return makeData({ type, length, data: c.data.subarray(start, end) } as never);
+        return makeData({ type, length, data: stored[i].subarray(start, end) } as never);
       });
       const data = makeData({ type: new Struct(fields), length, children } as never);
       this.#writer.write(new RecordBatch(this.#schema, data as never));
@@ -140,14 +233,14 @@ export class ArrowStreamEncoder {
 }
 
 /** Encodes a table as Arrow IPC stream chunks (mostly views of the table's arrays). */
-export function tableToArrowChunks(table: Table): Uint8Array[] {
-  const enc = new ArrowStreamEncoder();
+export function tableToArrowChunks(table: Table, options: ArrowStreamOptions = {}): Uint8Array[] {
+  const enc = new ArrowStreamEncoder(options);
   return [...enc.encode(table), ...enc.finish()];
 }
 
 /** Encodes a table as one Arrow IPC stream buffer. */
-export function tableToArrow(table: Table): Uint8Array {
-  const chunks = tableToArrowChunks(table);
+export function tableToArrow(table: Table, options: ArrowStreamOptions = {}): Uint8Array {
+  const chunks = tableToArrowChunks(table, options);
   let size = 0;
   for (const c of chunks) size += c.byteLength;
   const out = new Uint8Array(size);
@@ -181,6 +274,11 @@ export function tableFromArrowBatch(batch: RecordBatch): Table {
       ]);
     } else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) {
       out.push([field.name, { type: "i32", data: (data.values as Int32Array).subarray(0, n) }]);
+    } else if (DataType.isInt(type) && (type.bitWidth === 8 || type.bitWidth === 16) && type.isSigned) {
+      out.push([field.name, {
+        type: "i32",
+        data: new Int32Array((data.values as Int8Array | Int16Array).subarray(0, n)),
+      }]);
     } else if (DataType.isDate(type) && type.unit === DateUnit.DAY) {
       out.push([field.name, { type: "date", data: (data.values as Int32Array).subarray(0, n) }]);
     } else if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) {
@@ -222,6 +320,6 @@ function emptyColumnFor(field: Field): Column {
   if (DataType.isFloat(type)) return { type: tag === "timestamp_ms" ? "timestamp" : "f64", data: new Float64Array(0) };
   if (DataType.isDate(type)) return { type: "date", data: new Int32Array(0) };
   if (DataType.isDictionary(type)) return { type: "dict", codes: new Int32Array(0), dictionary: [] };
-  if (DataType.isInt(type) && type.bitWidth === 8) return { type: "bool", data: new Uint8Array(0) };
+  if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) return { type: "bool", data: new Uint8Array(0) };
   return { type: "i32", data: new Int32Array(0) };
 }

@@ -7,10 +7,12 @@
 
 import { churnLabels, type LabelOutput, rollingFeatures, type RollingOutput } from "../wasm/mod.ts";
 import { labelsTs, rollingTs } from "../wasm/reference.ts";
+import { type IntWidth, intWidthFor } from "./arrow.ts";
 import { formatDate } from "./dates.ts";
 import {
   arrayFor,
   type Column,
+  type ColumnRanges,
   concatTables,
   getColumn,
   makeTable,
@@ -465,6 +467,58 @@ export function computeScoringRows(
   const out: [string, Column][] = [];
   for (const [name, col] of f.table.columns) out.push([name, takeColumn(col, idx)]);
   return { table: makeTable(out), date, excluded, kernels: { features: f.kernel, labels: lk } };
+}
+
+/** Arrow storage widths of the i32 columns of the three tables (columns not named stay Int32). */
+export interface FeatureStorage {
+  /** user_features_daily. */
+  features: ReadonlyMap<string, IntWidth>;
+  /** labels_daily. */
+  labels: ReadonlyMap<string, IntWidth>;
+  /** training_dataset. */
+  training: ReadonlyMap<string, IntWidth>;
+}
+
+/**
+ * The narrowest storage of every i32 column of the feature tables that the grid's value ranges
+ * (as `prepare` records them) guarantee: a daily column in its own range, a w-day sum in [min(0, w·lo), max(0, w·hi)],
+ * days_since_last_activity within days_since_signup's range and the grid's span of dates, the
+ * label counts within [0, W]. The same grid always gives the same widths, whichever step writes.
+ */
+export function featureStorage(
+  bounds: ColumnRanges,
+  options: { windows: readonly number[]; windowDays: number },
+): FeatureStorage {
+  const features = new Map<string, IntWidth>();
+  const set = (into: Map<string, IntWidth>, name: string, lo: number, hi: number) => {
+    const w = intWidthFor(lo, hi);
+    if (w !== 32) into.set(name, w);
+  };
+  for (const [name, [lo, hi]] of bounds) if (USER_DAILY_SCHEMA[name] === "i32") set(features, name, lo, hi);
+  for (const w of options.windows) {
+    for (const [prefix, c] of SUM_FEATURES) {
+      const b = bounds.get(c);
+      if (b !== undefined && USER_DAILY_SCHEMA[c] === "i32") {
+        set(features, `${prefix}_${w}d`, Math.min(0, w * b[0]), Math.max(0, w * b[1]));
+      }
+    }
+  }
+  const since = bounds.get("days_since_signup"), dates = bounds.get("as_of_date");
+  if (since !== undefined && dates !== undefined) {
+    set(features, "days_since_last_activity", Math.min(0, since[0]), Math.max(since[1], dates[1] - dates[0]));
+  }
+  const labels = new Map<string, IntWidth>();
+  const counts = (into: Map<string, IntWidth>) => {
+    set(into, "future_active_days", 0, options.windowDays);
+    set(into, "churn_label", 0, 1);
+  };
+  const uid = bounds.get("user_id");
+  if (uid !== undefined) set(labels, "user_id", uid[0], uid[1]);
+  counts(labels);
+  set(labels, "trailing_active_days", 0, options.windowDays);
+  const training = new Map(features);
+  counts(training);
+  return { features, labels, training };
 }
 
 /** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */

@@ -77,6 +77,57 @@ export function columnLength(column: Column): number {
   return column.type === "dict" ? column.codes.length : column.data.length;
 }
 
+/** Guaranteed smallest and largest values of integer columns, by name. */
+export type ColumnRanges = ReadonlyMap<string, readonly [number, number]>;
+
+/** The smallest and largest value of every non-empty i32 and date column of `table`. */
+export function integerRanges(table: Table): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const [name, c] of table.columns) {
+    if ((c.type !== "i32" && c.type !== "date") || c.data.length === 0) continue;
+    const data = c.data;
+    let lo = data[0], hi = data[0];
+    for (let i = 1; i < data.length; i++) {
+      const v = data[i];
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+    out.set(name, [lo, hi]);
+  }
+  return out;
+}
+
+/**
+ * Checks that every i32 and date column of `table` named in `ranges` stays within its range.
+ *
+ * @throws {RangeError} naming the table, the column, the row and the value.
+ */
+export function checkColumnRanges(
+  table: Table,
+  ranges: ColumnRanges,
+  options: { name: string; firstRow?: number },
+): void {
+  for (const [name, [lo, hi]] of ranges) {
+    const c = table.columns.get(name);
+    if (c === undefined || (c.type !== "i32" && c.type !== "date")) continue;
+    const data = c.data;
+    let bad = -1;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v < lo || v > hi) {
+        bad = i;
+        break;
+      }
+    }
+    if (bad >= 0) {
+      throw new RangeError(
+        `${options.name} column "${name}" has value ${data[bad]} at row ${(options.firstRow ?? 0) + bad}, ` +
+          `outside the range ${lo}..${hi} its schema records`,
+      );
+    }
+  }
+}
+
 /**
  * Builds a table from named columns, checking that all have the same length.
  *

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
+import { ArrowStreamEncoder, type IntWidth } from "../pipeline/arrow.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import {
@@ -17,6 +17,8 @@ import {
   computeLabels,
   computeScoringRows,
   computeTrainingRows,
+  type FeatureStorage,
+  featureStorage,
   type FeatureTables,
   type KernelImpl,
   type Population,
@@ -24,11 +26,21 @@ import {
   trainingRowsInPlace,
   UserChunker,
 } from "../pipeline/features.ts";
-import { getColumn, type Table } from "../pipeline/table.ts";
+import { checkColumnRanges, type ColumnRanges, getColumn, type Table } from "../pipeline/table.ts";
 import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { type FlagValues, stringFlag, type Task, UsageError } from "./cli.ts";
-import { atomicWrite, joinPath, readArrowBatches, writeJsonAtomic, writeTableCsv } from "./io.ts";
+import { atomicWrite, joinPath, readArrowBatches, readArrowRanges, writeJsonAtomic, writeTableCsv } from "./io.ts";
+
+/** Options of {@link writeTableStream}. */
+export interface TableStreamOptions {
+  /** Also write the rows as CSV to this path. */
+  csvPath?: string;
+  /** fsync the Arrow file before its rename (default true). */
+  sync?: boolean;
+  /** Arrow storage widths of i32 columns (see `ArrowStreamOptions`). */
+  widths?: ReadonlyMap<string, IntWidth>;
+}
 
 /**
  * Writes a stream of tables with one schema as an Arrow file and, optionally, a CSV file,
@@ -37,12 +49,12 @@ import { atomicWrite, joinPath, readArrowBatches, writeJsonAtomic, writeTableCsv
 export async function writeTableStream(
   path: string,
   produce: (emit: (table: Table) => Promise<void>) => Promise<void>,
-  options: { csvPath?: string; sync?: boolean } = {},
+  options: TableStreamOptions = {},
 ): Promise<number> {
   let rows = 0;
   const run = async (csvWrite?: (chunk: Uint8Array) => Promise<void>) => {
     await atomicWrite(path, async (write) => {
-      const enc = new ArrowStreamEncoder();
+      const enc = new ArrowStreamEncoder({ widths: options.widths });
       const csv = csvWrite ? new CsvWriter(csvWrite) : null;
       let first = true;
       await produce(async (table) => {
@@ -65,11 +77,20 @@ export async function writeTableStream(
 /**
  * Streams the grid at `path` in chunks of whole users. `onChunk` receives each
  * chunk in order; an empty grid gives one empty chunk (so outputs keep their schema).
+ * With `options.ranges`, every batch is checked against them first.
+ *
+ * @throws {RangeError} naming the column, row and value outside `options.ranges`.
  */
-export async function forEachUserChunk(path: string, onChunk: (chunk: Table) => Promise<void>): Promise<void> {
+export async function forEachUserChunk(
+  path: string,
+  onChunk: (chunk: Table) => Promise<void>,
+  options: { ranges?: ColumnRanges } = {},
+): Promise<void> {
   const chunker = new UserChunker();
-  let empty: Table | null = null, any = false;
+  let empty: Table | null = null, any = false, rows = 0;
   for await (const batch of readArrowBatches(path)) {
+    if (options.ranges) checkColumnRanges(batch, options.ranges, { name: path, firstRow: rows });
+    rows += batch.length;
     if (batch.length === 0) empty = batch;
     for (const chunk of chunker.push(batch)) {
       any = true;
@@ -81,6 +102,20 @@ export async function forEachUserChunk(path: string, onChunk: (chunk: Table) => 
     await onChunk(chunk);
   }
   if (!any && empty) await onChunk(empty);
+}
+
+/**
+ * The storage widths of the feature tables of the grid at `path` (see `featureStorage`), from
+ * the value ranges `prepare` records in the grid's schema: read from its first message only. A
+ * grid without them (written by another tool) gives the widths its windows alone guarantee.
+ * Pass the ranges on to {@link forEachUserChunk}, which holds the grid to them.
+ */
+export async function gridStorage(
+  path: string,
+  options: { windows: readonly number[]; windowDays: number },
+): Promise<{ ranges: ColumnRanges; storage: FeatureStorage }> {
+  const ranges = await readArrowRanges(path);
+  return { ranges, storage: featureStorage(ranges, options) };
 }
 
 /** Shared options of the three steps. */
@@ -101,13 +136,17 @@ export async function runFeatures(
 ): Promise<number> {
   let reuse: RollingOutput | undefined;
   const out = joinPath(outDir, "user_features_daily.arrow");
+  const { ranges, storage: { features: widths } } = await gridStorage(dailyPath, {
+    windows: options.windows,
+    windowDays: 0,
+  });
   return await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeFeatures(chunk, { windows: options.windows, impl: options.impl, reuse });
       reuse = r.kernel;
       await emit(r.table);
-    });
-  }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined, sync: options.sync });
+    }, { ranges });
+  }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined, sync: options.sync, widths });
 }
 
 /** Computes labels_daily from user_daily; returns the rows written. */
@@ -118,13 +157,17 @@ export async function runLabels(
 ): Promise<number> {
   let reuse: LabelOutput | undefined;
   const out = joinPath(outDir, "labels_daily.arrow");
+  const { ranges, storage: { labels: widths } } = await gridStorage(dailyPath, {
+    windows: [],
+    windowDays: options.windowDays,
+  });
   return await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeLabels(chunk, { windowDays: options.windowDays, impl: options.impl, reuse });
       reuse = r.kernel;
       await emit(r.table);
-    });
-  }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined, sync: options.sync });
+    }, { ranges });
+  }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined, sync: options.sync, widths });
 }
 
 /** Summary of the training set, written beside it. */
@@ -186,6 +229,7 @@ export async function runTrainingSet(
   const tally = new TrainingSetTally();
   let reuse: TrainingRows["kernels"] | undefined;
   const out = joinPath(outDir, "training_dataset.arrow");
+  const { ranges, storage: { training: widths } } = await gridStorage(dailyPath, options);
   const rows = await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeTrainingRows(chunk, { ...options, reuse });
@@ -194,8 +238,8 @@ export async function runTrainingSet(
       if (!tally.wants(r.table.length)) return;
       tally.add(r.table);
       await emit(r.table);
-    });
-  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync });
+    }, { ranges });
+  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync, widths });
   return await tally.finish(outDir, { rows, population: options.population, sync: options.sync });
 }
 
@@ -224,6 +268,7 @@ export async function runFeatureTables(
   const tally = new TrainingSetTally();
   let labels = 0, training = 0;
   let reuse: FeatureTables["reuse"] | undefined;
+  const { ranges, storage: widths } = await gridStorage(dailyPath, options);
   const features = await writeTableStream(file("user_features_daily"), async (emitFeatures) => {
     labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
       training = await writeTableStream(file("training_dataset"), async (emitTraining) => {
@@ -239,10 +284,10 @@ export async function runFeatureTables(
           const rows = trainingRowsInPlace(r);
           tally.add(rows);
           await emitTraining(rows);
-        });
-      }, { csvPath: csv("training_dataset"), sync: options.sync });
-    }, { csvPath: csv("labels_daily"), sync: options.sync });
-  }, { csvPath: csv("user_features_daily"), sync: options.sync });
+        }, { ranges });
+      }, { csvPath: csv("training_dataset"), sync: options.sync, widths: widths.training });
+    }, { csvPath: csv("labels_daily"), sync: options.sync, widths: widths.labels });
+  }, { csvPath: csv("user_features_daily"), sync: options.sync, widths: widths.features });
   const summary = await tally.finish(outDir, { rows: training, population: options.population, sync: options.sync });
   return { features, labels, training: summary };
 }

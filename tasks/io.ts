@@ -13,8 +13,14 @@
  * @module
  */
 
-import { Message, MessageHeader, type RecordBatch, RecordBatchReader } from "apache-arrow";
-import { tableFromArrow, tableFromArrowBatch, tableToArrowChunks } from "../pipeline/arrow.ts";
+import { Message, MessageHeader, type RecordBatch, RecordBatchReader, type Schema } from "apache-arrow";
+import {
+  type ArrowStreamOptions,
+  schemaRanges,
+  tableFromArrow,
+  tableFromArrowBatch,
+  tableToArrowChunks,
+} from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import type { Table } from "../pipeline/table.ts";
@@ -296,9 +302,13 @@ export async function writeCsvTable(path: string, table: Table): Promise<void> {
 }
 
 /** Writes a table as an Arrow IPC stream file, atomically (`options` as {@link atomicWrite}'s). */
-export async function writeArrowTable(path: string, table: Table, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeArrowTable(
+  path: string,
+  table: Table,
+  options: AtomicWriteOptions & ArrowStreamOptions = {},
+): Promise<void> {
   await atomicWrite(path, async (write) => {
-    for (const chunk of tableToArrowChunks(table)) await write(chunk);
+    for (const chunk of tableToArrowChunks(table, options)) await write(chunk);
   }, options);
 }
 
@@ -411,6 +421,42 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
   }
 }
 
+/** Opens an Arrow file for reading, naming it when it is missing. */
+async function openArrow(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The value ranges recorded in the schema of the Arrow IPC stream at `path` (see
+ * `ArrowStreamOptions.ranges`), reading its first message only.
+ *
+ * @throws {Error} naming the file when it is missing or does not start with a schema.
+ */
+export async function readArrowRanges(path: string): Promise<Map<string, [number, number]>> {
+  const file = await openArrow(path);
+  try {
+    const first = await arrowMessages(file, path).next();
+    const meta = first.done ? undefined : first.value;
+    const skip = meta && meta.length >= 8 && new DataView(meta.buffer, meta.byteOffset).getInt32(0, true) === -1
+      ? 8
+      : 4;
+    const message = meta && meta.length > skip ? Message.decode(meta.subarray(skip)) : null;
+    if (message === null || !message.isSchema()) {
+      throw new Error(`Cannot read ${path} as an Arrow IPC table: it does not start with a schema`);
+    }
+    return schemaRanges(message.header() as Schema);
+  } finally {
+    file.close();
+  }
+}
+
 /**
  * Streams an Arrow IPC file batch by batch as tables, so a table larger than
  * memory can be processed. Each table is a view of a reused buffer: it is valid
@@ -419,15 +465,7 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
  * @throws {Error} naming the file when it is missing or not Arrow IPC.
  */
 export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
-    }
-    throw e;
-  }
+  const file = await openArrow(path);
   try {
     let reader: AsyncIterable<RecordBatch>;
     try {

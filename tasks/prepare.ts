@@ -9,6 +9,7 @@ import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { buildUserDaily, type CleanUsers, EventsCleaner, UsersCleaner } from "../pipeline/prepare.ts";
+import { integerRanges } from "../pipeline/table.ts";
 import { stringFlag, type Task } from "./cli.ts";
 import {
   atomicWrite,
@@ -108,7 +109,8 @@ export async function runPrepare(
   const tables = [["users_clean", users.table], ["user_daily", daily.table]] as const;
   for (const [name, table] of tables) {
     const path = joinPath(outputDir, `${name}.arrow`);
-    await writeArrowTable(path, table, { sync: options.sync });
+    // The value ranges let the feature steps store their sums as narrowly as the data allows.
+    await writeArrowTable(path, table, { sync: options.sync, ranges: integerRanges(table) });
     outputs.push(path);
     if (options.csv) {
       await writeCsvTable(joinPath(outputDir, `${name}.csv`), table);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { ArrowStreamEncoder, tableFromArrow, tableToArrow } from "../../pipeline/arrow.ts";
-import { makeTable, type Table } from "../../pipeline/table.ts";
+import { tableFromIPC } from "apache-arrow";
+import { ArrowStreamEncoder, intWidthFor, schemaRanges, tableFromArrow, tableToArrow } from "../../pipeline/arrow.ts";
+import { integerRanges, makeTable, type Table } from "../../pipeline/table.ts";
 
 function sample(): Table {
   return makeTable({
@@ -43,4 +44,61 @@ Deno.test("tableToArrow() handles an empty table with columns", () => {
   const back = tableFromArrow(tableToArrow(t));
   assert.equal(back.length, 0);
   assert.deepEqual([...back.columns.keys()], ["a"]);
+});
+
+Deno.test("ArrowStreamEncoder stores i32 columns in the widths given and reads them back as i32", () => {
+  const small = new Int32Array([-128, 0, 127, 5]), mid = new Int32Array([-32768, 32767, 0, -1]);
+  const wide = new Int32Array([-2147483648, 2147483647, 0, 1]);
+  const t = makeTable({
+    small: { type: "i32", data: small },
+    mid: { type: "i32", data: mid },
+    wide: { type: "i32", data: wide },
+  });
+  const widths = new Map([["small", 8], ["mid", 16]] as const);
+  const narrow = tableToArrow(t, { widths });
+  const types = tableFromIPC(narrow).schema.fields.map((f) => String(f.type));
+  assert.deepEqual(types, ["Int8", "Int16", "Int32"]);
+  assert.ok(narrow.length < tableToArrow(t).length);
+  const back = tableFromArrow(narrow);
+  for (const [name, c] of t.columns) assert.deepEqual(back.columns.get(name), c, name);
+  // Also across several record batches of one stream, with the encoder's buffers reused.
+  const enc = new ArrowStreamEncoder({ widths });
+  const parts: Uint8Array[] = [];
+  for (let k = 0; k < 3; k++) {
+    const shifted = makeTable({
+      small: { type: "i32", data: small.map((v) => v === 127 ? 127 - k : v) },
+      mid: { type: "i32", data: mid },
+      wide: { type: "i32", data: wide },
+    });
+    for (const c of enc.encode(shifted)) parts.push(c.slice());
+  }
+  for (const c of enc.finish()) parts.push(c.slice());
+  const all = tableFromArrow(new Uint8Array(parts.flatMap((c) => [...c])));
+  assert.deepEqual([...(all.columns.get("small") as { data: Int32Array }).data].filter((_, i) => i % 4 === 2), [
+    127,
+    126,
+    125,
+  ]);
+});
+
+Deno.test("the encoder records value ranges in the schema and schemaRanges() reads them back", () => {
+  const t = sample();
+  const ranges = integerRanges(t);
+  assert.deepEqual([...ranges], [["d", [-1, 20454]], ["i", [-8, 2147483647]]]);
+  const schema = tableFromIPC(tableToArrow(t, { ranges })).schema;
+  assert.deepEqual(schemaRanges(schema), ranges);
+  assert.deepEqual(schemaRanges(tableFromIPC(tableToArrow(t)).schema), new Map());
+  // Recorded ranges leave the data as it was.
+  const back = tableFromArrow(tableToArrow(t, { ranges }));
+  for (const [name, c] of t.columns) assert.deepEqual(back.columns.get(name), c, name);
+});
+
+Deno.test("intWidthFor() picks the narrowest signed width that holds the range", () => {
+  assert.equal(intWidthFor(0, 127), 8);
+  assert.equal(intWidthFor(-128, 0), 8);
+  assert.equal(intWidthFor(0, 128), 16);
+  assert.equal(intWidthFor(-129, 0), 16);
+  assert.equal(intWidthFor(-32768, 32767), 16);
+  assert.equal(intWidthFor(0, 32768), 32);
+  assert.equal(intWidthFor(-32769, 0), 32);
 });

@@ -6,11 +6,22 @@ import {
   computeFeatureTables,
   computeLabels,
   computeTrainingRows,
+  featureStorage,
   trainingRowsInPlace,
   USER_DAILY_SCHEMA,
   UserChunker,
 } from "../../pipeline/features.ts";
-import { type Column, concatTables, getColumn, sliceTable, type Table, takeRows } from "../../pipeline/table.ts";
+import {
+  type Column,
+  concatTables,
+  getColumn,
+  integerRanges,
+  makeTable,
+  sliceTable,
+  type Table,
+  takeRows,
+} from "../../pipeline/table.ts";
+import { prng } from "../helpers/prng.ts";
 
 const FIXTURES = new URL("../fixtures/features/", import.meta.url);
 
@@ -190,4 +201,88 @@ Deno.test("computeFeatureTables() and trainingRowsInPlace() give the tables of t
     assert.equal(excluded, whole.excluded);
     assert.equal(trainingRows, whole.table.length);
   }
+});
+
+/** A well-formed random grid: `users` users of 1–90 days, counts up to `max` (some days at the maximum). */
+function randomGrid(seed: number, options: { users: number; max: number }): Table {
+  const rand = prng(seed);
+  const cols: Record<string, number[]> = {};
+  for (const name of Object.keys(USER_DAILY_SCHEMA)) cols[name] = [];
+  const count = () => rand() < 0.2 ? options.max : Math.floor(rand() * (options.max + 1));
+  for (let u = 0; u < options.users; u++) {
+    const days = 1 + Math.floor(rand() * 90), start = 20000 + Math.floor(rand() * 30), signup = start - 5;
+    for (let d = 0; d < days; d++) {
+      const row: Record<string, number> = {
+        user_id: 1000 + u * 37,
+        as_of_date: start + d,
+        signup_date: signup,
+        plan: 0,
+        is_paid: u % 2,
+        country: 0,
+        marketing_source: 0,
+        logins_count: count(),
+        enroll_count: count(),
+        watch_minutes_sum: rand() * 100,
+        quiz_attempts_count: count(),
+        quiz_avg_score: rand() < 0.5 ? NaN : rand() * 100,
+        payment_success_count: count(),
+        payment_failed_count: count(),
+        support_ticket_count: count(),
+        days_since_signup: start + d - signup,
+      };
+      row.total_events = row.logins_count + row.enroll_count + row.quiz_attempts_count;
+      row.is_active_day = row.total_events > 0 ? 1 : 0;
+      for (const name of Object.keys(USER_DAILY_SCHEMA)) cols[name].push(row[name] ?? 0);
+    }
+  }
+  const columns: [string, Column][] = Object.entries(USER_DAILY_SCHEMA).map(([name, type]) => {
+    if (type === "f64") return [name, { type, data: Float64Array.from(cols[name]) }];
+    if (type === "dict") return [name, { type, codes: Int32Array.from(cols[name]), dictionary: ["x"] }];
+    return [name, { type: type as "i32" | "date", data: Int32Array.from(cols[name]) }];
+  });
+  return makeTable(columns);
+}
+
+Deno.test("featureStorage() widths hold every value the kernels compute, on random grids at their extremes", () => {
+  let narrowed = 0;
+  for (const [seed, max] of [[1, 1], [2, 4], [3, 9], [4, 60], [5, 1000], [6, 40000]]) {
+    const grid = randomGrid(seed, { users: 40, max });
+    const options = { windows: [1, 3, 7, 30, 200], windowDays: 30, population: "all" as const };
+    const storage = featureStorage(integerRanges(grid), options);
+    const tables = computeFeatureTables(structuredClone(grid), options);
+    const check = (t: Table, widths: ReadonlyMap<string, number>, what: string) => {
+      for (const [name, width] of widths) {
+        const data = getColumn(t, name, "i32").data, hi = width === 8 ? 127 : 32767;
+        for (let i = 0; i < data.length; i++) {
+          assert.ok(
+            data[i] >= -hi - 1 && data[i] <= hi,
+            `max ${max}: ${what}.${name}[${i}] = ${data[i]} in Int${width}`,
+          );
+        }
+        narrowed++;
+      }
+    };
+    check(tables.features, storage.features, "features");
+    check(tables.labels, storage.labels, "labels");
+    check(trainingRowsInPlace(tables), storage.training, "training");
+    if (max === 4) {
+      // 4 a day: a 30-day sum fits Int8, a 200-day one needs Int16, user_id (1000+) needs Int16.
+      assert.equal(storage.features.get("logins_30d"), 8);
+      assert.equal(storage.features.get("logins_200d"), 16);
+      assert.equal(storage.features.get("active_days_30d"), 8);
+      assert.equal(storage.features.get("user_id"), 16);
+      assert.equal(storage.labels.get("future_active_days"), 8);
+      assert.equal(storage.training.get("churn_label"), 8);
+    }
+    if (max === 40000) assert.equal(storage.features.get("logins_7d"), undefined);
+  }
+  assert.ok(narrowed > 100);
+});
+
+Deno.test("featureStorage() without recorded ranges narrows only what the windows alone bound", () => {
+  const s = featureStorage(new Map(), { windows: [7], windowDays: 30 });
+  assert.deepEqual([...s.features], []);
+  assert.deepEqual([...s.labels], [["future_active_days", 8], ["churn_label", 8], ["trailing_active_days", 8]]);
+  assert.deepEqual([...s.training], [["future_active_days", 8], ["churn_label", 8]]);
+  assert.equal(featureStorage(new Map(), { windows: [7], windowDays: 400 }).labels.get("future_active_days"), 16);
 });

@@ -3,16 +3,27 @@ import { loadConfig } from "../../config/mod.ts";
 import { parseCsvText } from "../../pipeline/csv.ts";
 import { tableFromCsvText } from "../../pipeline/csv_table.ts";
 import { USER_DAILY_SCHEMA } from "../../pipeline/features.ts";
-import { type Column, concatTables, dictValue, sliceTable } from "../../pipeline/table.ts";
-import { featuresTask, featureTablesTask, labelsTask, runFeatures, trainingSetTask } from "../../tasks/features.ts";
-import { readArrowTable, writeArrowTable } from "../../tasks/io.ts";
+import { type Column, concatTables, dictValue, integerRanges, sliceTable } from "../../pipeline/table.ts";
+import { tableFromIPC } from "apache-arrow";
+import {
+  featuresTask,
+  featureTablesTask,
+  labelsTask,
+  runFeatures,
+  runFeatureTables,
+  trainingSetTask,
+} from "../../tasks/features.ts";
+import { exists, readArrowTable, writeArrowTable } from "../../tasks/io.ts";
 
 const FIXTURE = new URL("../fixtures/features/user_daily.csv", import.meta.url);
 
-async function gridDir(): Promise<string> {
+/** A folder with the fixture grid as user_daily.arrow: with its value ranges recorded, as `prepare` writes it, or without. */
+async function gridDir(options: { ranges?: boolean } = {}): Promise<string> {
   const dir = await Deno.makeTempDir();
   const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
-  await writeArrowTable(`${dir}/user_daily.arrow`, daily);
+  await writeArrowTable(`${dir}/user_daily.arrow`, daily, {
+    ranges: options.ranges ? integerRanges(daily) : undefined,
+  });
   return dir;
 }
 
@@ -85,7 +96,10 @@ Deno.test("featuresTask rejects a grid with a missing column or duplicate rows, 
 });
 
 Deno.test("features:all writes the same files as the features, labels and training-set tasks", async () => {
-  const dir = await gridDir();
+  for (const ranges of [false, true]) await sameFiles(await gridDir({ ranges }));
+});
+
+async function sameFiles(dir: string): Promise<void> {
   const config = loadConfig({ env: "dev", file: null });
   for (const population of ["active", "all"]) {
     const separate = { "input-dir": dir, "output-dir": `${dir}/separate`, csv: true, population };
@@ -111,5 +125,50 @@ Deno.test("features:all writes the same files as the features, labels and traini
       JSON.parse(await Deno.readTextFile(`${dir}/separate/training_dataset_summary.json`)),
     );
   }
+  await Deno.remove(dir, { recursive: true });
+}
+
+Deno.test("the feature tables are stored as narrowly as the grid's recorded ranges allow, with the same values", async () => {
+  const plain = await gridDir(), ranged = await gridDir({ ranges: true });
+  const config = loadConfig({ env: "dev", file: null });
+  for (const dir of [plain, ranged]) {
+    const flags = { "input-dir": dir, "output-dir": `${dir}/out` };
+    assert.equal(await featureTablesTask.run({ config, flags, positionals: [], log: () => {} }), 0);
+  }
+  for (const name of ["user_features_daily", "labels_daily", "training_dataset"]) {
+    const a = await Deno.readFile(`${plain}/out/${name}.arrow`), b = await Deno.readFile(`${ranged}/out/${name}.arrow`);
+    assert.ok(b.length < a.length, `${name}: ${b.length} bytes with ranges, ${a.length} without`);
+    const x = await readArrowTable(`${plain}/out/${name}.arrow`),
+      y = await readArrowTable(`${ranged}/out/${name}.arrow`);
+    assert.deepEqual([...y.columns.keys()], [...x.columns.keys()]);
+    for (const [col, c] of x.columns) assert.deepEqual(values(y.columns.get(col)!), values(c), `${name}.${col}`);
+  }
+  const types = new Map(
+    tableFromIPC(await Deno.readFile(`${ranged}/out/user_features_daily.arrow`)).schema.fields.map((f) => [
+      f.name,
+      String(f.type),
+    ]),
+  );
+  assert.equal(types.get("active_days_7d"), "Int8");
+  assert.equal(types.get("as_of_date"), "Date32<DAY>");
+  assert.equal(types.get("watch_minutes_30d"), "Float64");
+  for (const dir of [plain, ranged]) await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a grid with a value outside the range its schema records is rejected, naming the value", async () => {
+  const dir = await Deno.makeTempDir();
+  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  const ranges = integerRanges(daily);
+  const [lo, hi] = ranges.get("logins_count")!;
+  ranges.set("logins_count", [lo, hi - 1]);
+  await writeArrowTable(`${dir}/user_daily.arrow`, daily, { ranges });
+  const row = [...(daily.columns.get("logins_count") as { data: Int32Array }).data].indexOf(hi);
+  const options = { windows: [7], windowDays: 30, population: "active" as const };
+  const message = new RegExp(
+    `column "logins_count" has value ${hi} at row ${row}, outside the range ${lo}\\.\\.${hi - 1}`,
+  );
+  await assert.rejects(() => runFeatureTables(`${dir}/user_daily.arrow`, `${dir}/out`, options), message);
+  await assert.rejects(() => runFeatures(`${dir}/user_daily.arrow`, `${dir}/out`, options), message);
+  assert.equal(await exists(`${dir}/out/user_features_daily.arrow`), false);
   await Deno.remove(dir, { recursive: true });
 });

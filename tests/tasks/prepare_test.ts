@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseCsvText } from "../../pipeline/csv.ts";
 import { formatDate } from "../../pipeline/dates.ts";
-import { getColumn } from "../../pipeline/table.ts";
-import { readArrowTable } from "../../tasks/io.ts";
+import { getColumn, integerRanges } from "../../pipeline/table.ts";
+import { readArrowRanges, readArrowTable } from "../../tasks/io.ts";
 import { prepareTask, runPrepare } from "../../tasks/prepare.ts";
 import { validateRawFiles } from "../../tasks/validate.ts";
 import { loadConfig } from "../../config/mod.ts";
@@ -52,6 +52,11 @@ Deno.test("prepareTask writes Arrow tables and, with --csv, readable CSV copies"
   assert.deepEqual(leftovers, []);
   const summary = JSON.parse(await Deno.readTextFile(`${out}/prepare_summary.json`));
   assert.equal(summary.user_daily.rows, 9);
+  // The grid's schema records its value ranges, for the feature steps to size their columns.
+  const daily = await readArrowTable(`${out}/user_daily.arrow`);
+  const ranges = await readArrowRanges(`${out}/user_daily.arrow`);
+  assert.deepEqual(ranges, integerRanges(daily));
+  assert.ok(ranges.has("logins_count") && ranges.has("as_of_date"));
   await Deno.remove(out, { recursive: true });
 });
 
