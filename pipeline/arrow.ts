@@ -4,7 +4,7 @@
  * Int8 where the writer knows the values fit: {@link ArrowStreamOptions}), Date32
  * (days), Uint8 (bool, tagged in field metadata), Float64 milliseconds
  * (timestamp, tagged) and Dictionary<Utf8, Int32>. Int8 and Int16 read back as
- * i32 columns.
+ * i32 columns held in arrays of that width.
  *
  * @module
  */
@@ -32,7 +32,7 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
-import { type Column, type ColumnRanges, concatTables, makeTable, type Table } from "./table.ts";
+import { type Column, type ColumnRanges, concatTables, type IntArray, makeTable, type Table } from "./table.ts";
 
 /** Rows per Arrow record batch. */
 export const BATCH_ROWS = 1 << 16;
@@ -105,6 +105,14 @@ function fieldFor(
   }
 }
 
+/**
+ * Buffers of {@link BATCH_ROWS} elements for columns stored in another width than they are held
+ * in, by width, shared by the encoders (fresh memory is slow).
+ */
+const scratch: Record<IntWidth, IntArray[]> = { 8: [], 16: [], 32: [] };
+/** Most buffers kept per width in {@link scratch}. */
+const MAX_SCRATCH = 256;
+
 /** The values of a column as they are stored. */
 type StoredValues = Float64Array | Int32Array | Uint8Array | Int16Array | Int8Array;
 
@@ -138,8 +146,10 @@ export class ArrowStreamEncoder {
   readonly #dicts = new Map<string, { source: readonly string[]; size: number; vector: Vector<Utf8> }>();
   readonly #widths: ReadonlyMap<string, IntWidth>;
   readonly #ranges: ColumnRanges;
-  /** Narrowed copies of i32 columns, reused from one `encode()` to the next. */
-  readonly #narrow = new Map<string, Int8Array | Int16Array>();
+  /** Buffers of converted columns lent to the last `encode()`'s chunks. */
+  readonly #lent: IntArray[] = [];
+  /** The stored width of each column, in schema order. */
+  #storedWidths: IntWidth[] = [];
 
   /** Creates an encoder; `options.widths` narrows the storage of i32 columns. */
   constructor(options: ArrowStreamOptions = {}) {
@@ -147,20 +157,40 @@ export class ArrowStreamEncoder {
     this.#ranges = options.ranges ?? new Map();
   }
 
-  /** The column's values in its storage width: a narrowed, checked copy, or the values. */
-  #stored(name: string, c: Column): StoredValues {
+  /**
+   * The width an i32 column is stored in: as `options.widths` says, else the width of its array
+   * (an Int8Array or Int16Array column is already narrow).
+   */
+  #widthOf(name: string, c: Column): IntWidth {
+    if (c.type !== "i32") return 32;
+    return this.#widths.get(name) ?? (c.data instanceof Int8Array ? 8 : c.data instanceof Int16Array ? 16 : 32);
+  }
+
+  /** The column's values in the stream's width for it: the values, or a converted copy. */
+  #stored(c: Column, width: IntWidth): StoredValues {
     if (c.type === "dict") return c.codes;
-    const width = c.type === "i32" ? this.#widths.get(name) ?? 32 : 32;
-    if (c.type !== "i32" || width === 32) return c.data;
-    let buf = this.#narrow.get(name);
-    const n = c.data.length;
-    if (buf === undefined || buf.length < n) {
-      buf = width === 8 ? new Int8Array(Math.max(n, BATCH_ROWS)) : new Int16Array(Math.max(n, BATCH_ROWS));
-      this.#narrow.set(name, buf);
-    }
+    if (c.type !== "i32") return c.data;
+    const data = c.data, n = data.length;
+    if (data.BYTES_PER_ELEMENT * 8 === width) return data;
+    const ctor = width === 8 ? Int8Array : width === 16 ? Int16Array : Int32Array;
+    const pool = scratch[width];
+    const buf = n <= BATCH_ROWS && pool.length > 0 ? pool.pop()! : new ctor(Math.max(n, BATCH_ROWS));
+    this.#lent.push(buf);
     const out = buf.subarray(0, n);
-    out.set(c.data);
+    out.set(data);
     return out;
+  }
+
+  /**
+   * Returns the buffers of the last `encode()`'s converted columns for reuse (by any encoder):
+   * call once its chunks are written. The next `encode()` does it too.
+   */
+  recycle(): void {
+    for (const b of this.#lent) {
+      const pool = scratch[(b.BYTES_PER_ELEMENT * 8) as IntWidth];
+      if (b.length === BATCH_ROWS && pool.length < MAX_SCRATCH) pool.push(b);
+    }
+    this.#lent.length = 0;
   }
 
   #drain(): Uint8Array[] {
@@ -187,10 +217,11 @@ export class ArrowStreamEncoder {
     const cols = [...table.columns];
     if (this.#schema === null) {
       let dictId = 0;
-      this.#schema = new Schema(cols.map(([name, c]) =>
+      this.#storedWidths = cols.map(([name, c]) => this.#widthOf(name, c));
+      this.#schema = new Schema(cols.map(([name, c], i) =>
         fieldFor(name, c, {
           dictId: c.type === "dict" ? dictId++ : 0,
-          width: c.type === "i32" ? this.#widths.get(name) ?? 32 : 32,
+          width: this.#storedWidths[i],
           range: this.#ranges.get(name),
         })
       ));
@@ -200,7 +231,8 @@ export class ArrowStreamEncoder {
     }
     const fields = this.#schema.fields;
     const n = table.length;
-    const stored = cols.map(([name, c]) => this.#stored(name, c));
+    this.recycle();
+    const stored = cols.map(([, c], i) => this.#stored(c, this.#storedWidths[i]));
     for (let start = 0; start < n || start === 0; start += BATCH_ROWS) {
       const end = Math.min(n, start + BATCH_ROWS);
       const length = end - start;
@@ -275,10 +307,7 @@ export function tableFromArrowBatch(batch: RecordBatch): Table {
     } else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) {
       out.push([field.name, { type: "i32", data: (data.values as Int32Array).subarray(0, n) }]);
     } else if (DataType.isInt(type) && (type.bitWidth === 8 || type.bitWidth === 16) && type.isSigned) {
-      out.push([field.name, {
-        type: "i32",
-        data: new Int32Array((data.values as Int8Array | Int16Array).subarray(0, n)),
-      }]);
+      out.push([field.name, { type: "i32", data: (data.values as Int8Array | Int16Array).subarray(0, n) }]);
     } else if (DataType.isDate(type) && type.unit === DateUnit.DAY) {
       out.push([field.name, { type: "date", data: (data.values as Int32Array).subarray(0, n) }]);
     } else if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) {

@@ -17,7 +17,7 @@
 import { bucketCounts, codeCounts, psi, type PsiImpl, sharesOf } from "../wasm/psi.ts";
 import { formatDate } from "./dates.ts";
 import { MISSING_CATEGORY, type Preprocessor } from "./preprocess.ts";
-import { type Column, makeTable, type Table } from "./table.ts";
+import { type Column, makeTable, type Table, toInt32Array } from "./table.ts";
 
 export type { PsiImpl } from "../wasm/psi.ts";
 
@@ -465,7 +465,11 @@ export class DriftCounter {
         });
       } else {
         const c = numericColumn(table, f.name) as Extract<Column, { type: "f64" | "i32" | "bool" }>;
-        bucketCounts(c.data, { edges: f.edges.slice(1, -1), out, impl: this.#impl });
+        bucketCounts(c.type === "i32" ? toInt32Array(c.data) : c.data, {
+          edges: f.edges.slice(1, -1),
+          out,
+          impl: this.#impl,
+        });
       }
       const acc = this.#counts[i];
       for (let b = 0; b < acc.length; b++) acc[b] += out[b];

@@ -19,6 +19,7 @@ import {
   sliceTable,
   type Table,
   takeColumn,
+  toInt32Array,
 } from "./table.ts";
 
 /** Feature name prefix and the user_daily column it sums, in output order. */
@@ -140,7 +141,7 @@ export function computeFeatures(daily: Table, options: FeatureOptions): FeatureR
 
 /** {@link computeFeatures} of a checked grid with its group starts. */
 function featuresOf(daily: Table, groupStarts: Int32Array, options: FeatureOptions): FeatureResult {
-  const i32 = (c: string) => getColumn(daily, c, "i32").data;
+  const i32 = (c: string) => toInt32Array(getColumn(daily, c, "i32").data);
   const columns: Record<string, Int32Array | Float64Array> = {};
   for (const [, c] of SUM_FEATURES) {
     columns[c] = USER_DAILY_SCHEMA[c] === "f64" ? getColumn(daily, c, "f64").data : i32(c);
@@ -205,7 +206,7 @@ export function computeLabels(daily: Table, options: LabelOptions): LabelResult 
 
 /** The label kernel on a checked grid. */
 function labelKernel(daily: Table, groupStarts: Int32Array, options: LabelOptions): LabelOutput {
-  const input = { groupStarts, active: getColumn(daily, "is_active_day", "i32").data };
+  const input = { groupStarts, active: toInt32Array(getColumn(daily, "is_active_day", "i32").data) };
   return (options.impl ?? "wasm") === "wasm"
     ? churnLabels(input, { windowDays: options.windowDays, out: options.reuse })
     : labelsTs(input, { windowDays: options.windowDays, out: options.reuse });
@@ -402,8 +403,8 @@ export function trainingRowsInPlace(tables: FeatureTables): Table {
     runs.push(j, idx[j], e - j);
     j = e;
   }
-  const done = new Set<Int32Array | Float64Array | Uint8Array>();
-  const compact = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+  const done = new Set<Int32Array | Float64Array | Uint8Array | Int16Array | Int8Array>();
+  const compact = <T extends Int32Array | Float64Array | Uint8Array | Int16Array | Int8Array>(a: T): T => {
     if (!done.has(a)) {
       done.add(a);
       // Sources are ascending and never below their destination: moving runs in order never
@@ -451,7 +452,7 @@ export function computeScoringRows(
 ): { table: Table; date: number | null; excluded: number; kernels: { features: RollingOutput; labels: LabelOutput } } {
   const f = computeFeatures(daily, { windows: options.windows, reuse: options.reuse?.features });
   const groupStarts = checkUserDaily(daily);
-  const active = getColumn(daily, "is_active_day", "i32").data;
+  const active = toInt32Array(getColumn(daily, "is_active_day", "i32").data);
   const lk = churnLabels({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels });
   const dates = getColumn(daily, "as_of_date", "date").data;
   let date = options.date;

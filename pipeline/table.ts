@@ -24,12 +24,18 @@ export interface TimestampColumn {
   readonly data: Float64Array;
 }
 
-/** A column of 32-bit integers (no missing values). */
+/** The arrays an {@link I32Column} may hold: Int32, or narrower where every value fits. */
+export type IntArray = Int32Array | Int16Array | Int8Array;
+
+/**
+ * A column of 32-bit integers (no missing values). Read from a file stored narrowly (Int16,
+ * Int8), its values are held in an array of that width.
+ */
 export interface I32Column {
   /** Column kind. */
   readonly type: "i32";
   /** The values. */
-  readonly data: Int32Array;
+  readonly data: IntArray;
 }
 
 /** A column of calendar dates stored as days since 1970-01-01 (no missing values). */
@@ -80,19 +86,22 @@ export function columnLength(column: Column): number {
 /** Guaranteed smallest and largest values of integer columns, by name. */
 export type ColumnRanges = ReadonlyMap<string, readonly [number, number]>;
 
+/** The smallest and largest of `data` (not empty). */
+function rangeOf(data: IntArray): [number, number] {
+  let lo = data[0], hi = data[0];
+  for (let i = 1; i < data.length; i++) {
+    const v = data[i];
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /** The smallest and largest value of every non-empty i32 and date column of `table`. */
 export function integerRanges(table: Table): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
   for (const [name, c] of table.columns) {
-    if ((c.type !== "i32" && c.type !== "date") || c.data.length === 0) continue;
-    const data = c.data;
-    let lo = data[0], hi = data[0];
-    for (let i = 1; i < data.length; i++) {
-      const v = data[i];
-      if (v < lo) lo = v;
-      else if (v > hi) hi = v;
-    }
-    out.set(name, [lo, hi]);
+    if ((c.type === "i32" || c.type === "date") && c.data.length > 0) out.set(name, rangeOf(c.data));
   }
   return out;
 }
@@ -109,22 +118,14 @@ export function checkColumnRanges(
 ): void {
   for (const [name, [lo, hi]] of ranges) {
     const c = table.columns.get(name);
-    if (c === undefined || (c.type !== "i32" && c.type !== "date")) continue;
-    const data = c.data;
-    let bad = -1;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      if (v < lo || v > hi) {
-        bad = i;
-        break;
-      }
-    }
-    if (bad >= 0) {
-      throw new RangeError(
-        `${options.name} column "${name}" has value ${data[bad]} at row ${(options.firstRow ?? 0) + bad}, ` +
-          `outside the range ${lo}..${hi} its schema records`,
-      );
-    }
+    if (c === undefined || (c.type !== "i32" && c.type !== "date") || c.data.length === 0) continue;
+    const data = c.data, [min, max] = rangeOf(data);
+    if (min >= lo && max <= hi) continue;
+    const bad = data.findIndex((v) => v < lo || v > hi);
+    throw new RangeError(
+      `${options.name} column "${name}" has value ${data[bad]} at row ${(options.firstRow ?? 0) + bad}, ` +
+        `outside the range ${lo}..${hi} its schema records`,
+    );
   }
 }
 
@@ -191,7 +192,12 @@ export function takeRows(table: Table, indices: Int32Array): Table {
 }
 
 /** A typed array {@link gather} copies. */
-type Numbers = Float64Array | Int32Array | Uint8Array;
+type Numbers = Float64Array | Int32Array | Uint8Array | Int16Array | Int8Array;
+
+/** The values of an integer column as an Int32Array: the array itself, or a widened copy. */
+export function toInt32Array(data: IntArray): Int32Array {
+  return data instanceof Int32Array ? data : new Int32Array(data);
+}
 
 /**
  * `dst[i] = src[indices[i]]` for every i, with runs of consecutive indices (the common case:
@@ -211,7 +217,7 @@ function gather<T extends Numbers>(dst: T, src: T, indices: Int32Array): void {
 }
 
 /** A constructor of the typed arrays {@link arrayFor} returns. */
-export interface NumbersConstructor<T extends Float64Array | Int32Array | Uint8Array> {
+export interface NumbersConstructor<T extends Numbers> {
   new (buffer: ArrayBuffer, offset: number, length: number): T;
   readonly BYTES_PER_ELEMENT: number;
 }
@@ -221,7 +227,7 @@ export interface NumbersConstructor<T extends Float64Array | Int32Array | Uint8A
  * type that is no longer needed) when it has room, as fresh memory is slow; else a new array
  * with room for `options.capacity` elements (default `n`). The contents are not cleared.
  */
-export function arrayFor<T extends Float64Array | Int32Array | Uint8Array>(
+export function arrayFor<T extends Numbers>(
   ctor: NumbersConstructor<T>,
   n: number,
   options: { reuse?: T; capacity?: number } = {},
@@ -251,7 +257,7 @@ export interface TakeColumnOptions {
 export function takeColumn(column: Column, indices: Int32Array, options: TakeColumnOptions = {}): Column {
   const n = indices.length;
   const reuse = options.reuse?.type === column.type ? options.reuse : undefined;
-  const target = <T extends Float64Array | Int32Array | Uint8Array>(ctor: NumbersConstructor<T>, prev?: T): T =>
+  const target = <T extends Numbers>(ctor: NumbersConstructor<T>, prev?: T): T =>
     arrayFor(ctor, n, { reuse: prev, capacity: options.capacity });
   switch (column.type) {
     case "f64":
@@ -260,9 +266,16 @@ export function takeColumn(column: Column, indices: Int32Array, options: TakeCol
       gather(data, column.data, indices);
       return { type: column.type, data };
     }
-    case "i32":
+    case "i32": {
+      // Same width as the source; a reused buffer of any width serves as bytes.
+      const ctor = column.data.constructor as NumbersConstructor<IntArray>;
+      const prev = reuse?.type === "i32" ? reuse.data : undefined;
+      const data = target(ctor, prev && new ctor(prev.buffer as ArrayBuffer, prev.byteOffset, 0));
+      gather(data, column.data, indices);
+      return { type: "i32", data };
+    }
     case "date": {
-      const data = target(Int32Array, reuse?.type === "i32" || reuse?.type === "date" ? reuse.data : undefined);
+      const data = target(Int32Array, reuse?.type === "date" ? reuse.data : undefined);
       gather(data, column.data, indices);
       return { type: column.type, data };
     }
@@ -409,10 +422,14 @@ export function concatTables(tables: readonly Table[]): Table {
       out.push([name, { type: "dict", codes, dictionary: enc.dictionary }]);
       continue;
     }
+    // Integer columns keep their width when every part has it, else widen to Int32.
+    const ctor = c0.data.constructor as NumbersConstructor<IntArray> & (new (n: number) => IntArray);
     const data = c0.type === "f64" || c0.type === "timestamp"
       ? new Float64Array(n)
       : c0.type === "bool"
       ? new Uint8Array(n)
+      : c0.type === "i32" && parts.every((p) => (p as I32Column).data instanceof ctor)
+      ? new ctor(n)
       : new Int32Array(n);
     let off = 0;
     for (const p of parts as Exclude<Column, DictColumn>[]) {

@@ -59,6 +59,7 @@ export async function writeTableStream(
       let first = true;
       await produce(async (table) => {
         for (const chunk of enc.encode(table)) await write(chunk);
+        enc.recycle();
         if (csv) await writeTableCsv(table, csv, { header: first, close: false });
         first = false;
         rows += table.length;

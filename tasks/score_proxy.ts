@@ -18,7 +18,7 @@ import { tableFromCsvText } from "../pipeline/csv_table.ts";
 import { formatDate, parseDate } from "../pipeline/dates.ts";
 import { computeLabels } from "../pipeline/features.ts";
 import { evaluateBinary } from "../pipeline/metrics.ts";
-import { dictValue, getColumn, type Table } from "../pipeline/table.ts";
+import { dictValue, getColumn, type IntArray, type Table } from "../pipeline/table.ts";
 import type { LabelOutput } from "../wasm/mod.ts";
 import { stringFlag, type Task } from "./cli.ts";
 import { historyStamp } from "./drift.ts";
@@ -160,7 +160,7 @@ export function scoreDistribution(
 interface Predictions {
   date: number;
   key: string;
-  userId: Int32Array;
+  userId: IntArray;
   risk: Float64Array;
   versions: string[];
 }

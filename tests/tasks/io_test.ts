@@ -240,9 +240,9 @@ Deno.test("the Arrow readers reject a file cut short, at a message boundary or i
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("atomicWrite() keeps two files in order while many buffers are queued, and a failure leaves no temp file", async () => {
+Deno.test("atomicWrite() keeps two files written side by side in order, and a failure leaves no temp file", async () => {
   const dir = await Deno.makeTempDir();
-  // 30 MB per file in 100 kB chunks: far more than the writer queues, written side by side.
+  // 30 MB per file in 100 kB chunks, written side by side: many coalesced writes in flight.
   const chunks = Array.from({ length: 300 }, () => randomBytes(100_000));
   const expected = new Uint8Array(300 * 100_000);
   chunks.forEach((c, i) => expected.set(c, i * 100_000));
