@@ -21,6 +21,7 @@ import {
   Int32,
   Int8,
   makeData,
+  Message,
   Precision,
   RecordBatch,
   RecordBatchStreamWriter,
@@ -133,6 +134,98 @@ export interface ArrowStreamOptions {
   ranges?: ColumnRanges;
 }
 
+/** apache-arrow's IPC metadata classes, which it does not export: taken from a decoded message. */
+interface MetadataClasses {
+  RecordBatch: new (
+    length: number,
+    nodes: unknown[],
+    buffers: unknown[],
+    compression: null,
+    variadicBufferCounts: number[],
+    metadata: Map<string, string>,
+  ) => unknown;
+  FieldNode: new (length: number, nullCount: number) => unknown;
+  BufferRegion: new (offset: number, length: number) => unknown;
+}
+
+let metadataClasses: MetadataClasses | null = null;
+
+/** The library's metadata classes, from the record batch message of a one-row stream it wrote. */
+function metadataClassesOf(): MetadataClasses {
+  if (metadataClasses !== null) return metadataClasses;
+  const writer = new RecordBatchStreamWriter();
+  const field = new Field("x", new Int32(), false);
+  const child = makeData({ type: new Int32(), length: 1, data: new Int32Array(1) } as never);
+  const data = makeData({ type: new Struct([field]), length: 1, children: [child] } as never);
+  writer.write(new RecordBatch(new Schema([field]), data as never));
+  writer.finish();
+  const bytes = writer.toUint8Array(true);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  for (;;) {
+    const size = view.getInt32(pos + 4, true);
+    const message = Message.decode(bytes.subarray(pos + 8, pos + 8 + size));
+    if (message.isRecordBatch()) {
+      const header = message.header() as unknown as { nodes: object[]; buffers: object[] };
+      metadataClasses = {
+        RecordBatch: header.constructor as MetadataClasses["RecordBatch"],
+        FieldNode: header.nodes[0].constructor as MetadataClasses["FieldNode"],
+        BufferRegion: header.buffers[0].constructor as MetadataClasses["BufferRegion"],
+      };
+      return metadataClasses;
+    }
+    pos += 8 + size + Number(message.bodyLength);
+  }
+}
+
+const ZEROS = new Uint8Array(8);
+
+/**
+ * Rows `[start, end)` of the columns as one record batch message, framed as the library frames
+ * it (continuation marker, metadata length, metadata padded to 8 bytes, then each buffer padded to
+ * 8 bytes: an empty validity buffer, or the bitmap of a dictionary column with missing codes, then
+ * the values). Chunks view `columns`.
+ */
+function recordBatchMessage(
+  columns: readonly { values: StoredValues; codes: boolean }[],
+  start: number,
+  end: number,
+): Uint8Array[] {
+  const { RecordBatch: Meta, FieldNode, BufferRegion } = metadataClassesOf();
+  const length = end - start;
+  const nodes: unknown[] = [], regions: unknown[] = [], body: Uint8Array[] = [];
+  let offset = 0;
+  const add = (bytes: Uint8Array) => {
+    const padded = (bytes.byteLength + 7) & ~7;
+    regions.push(new BufferRegion(offset, padded));
+    offset += padded;
+    if (bytes.byteLength > 0) {
+      body.push(bytes);
+      if (padded > bytes.byteLength) body.push(ZEROS.subarray(0, padded - bytes.byteLength));
+    }
+  };
+  for (const { values, codes } of columns) {
+    const part = values.subarray(start, end);
+    // Only dictionary codes can be missing (code -1); other columns never are.
+    const bitmap = codes ? validityFromCodes(part as Int32Array) : undefined;
+    let nulls = 0;
+    if (bitmap !== undefined) { for (let i = 0; i < length; i++) nulls += (part as Int32Array)[i] < 0 ? 1 : 0; }
+    nodes.push(new FieldNode(length, nulls));
+    add(bitmap ?? ZEROS.subarray(0, 0));
+    add(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  }
+  const meta = Message.encode(
+    Message.from(new Meta(length, nodes, regions, null, [], new Map()) as never, offset),
+  );
+  const framed = (meta.byteLength + 8 + 7) & ~7;
+  const head = new Uint8Array(framed);
+  const view = new DataView(head.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, framed - 8, true);
+  head.set(meta, 8);
+  return [head, ...body];
+}
+
 /**
  * Encodes tables with one schema as one Arrow IPC stream, batch by batch: the
  * first `encode()` fixes the schema; dictionaries may grow between batches (a
@@ -150,6 +243,8 @@ export class ArrowStreamEncoder {
   readonly #lent: IntArray[] = [];
   /** The stored width of each column, in schema order. */
   #storedWidths: IntWidth[] = [];
+  /** The dictionaries of the library's last batch, by column (null: not a dictionary column). */
+  #written: (Vector<Utf8> | null)[] | null = null;
 
   /** Creates an encoder; `options.widths` narrows the storage of i32 columns. */
   constructor(options: ArrowStreamOptions = {}) {
@@ -233,10 +328,22 @@ export class ArrowStreamEncoder {
     const n = table.length;
     this.recycle();
     const stored = cols.map(([, c], i) => this.#stored(c, this.#storedWidths[i]));
+    const out: Uint8Array[] = [];
     for (let start = 0; start < n || start === 0; start += BATCH_ROWS) {
       const end = Math.min(n, start + BATCH_ROWS);
       const length = end - start;
-      const children: Data[] = cols.map(([name, c], i) => {
+      const dictionaries = cols.map(([name, c]) => c.type === "dict" ? this.#dictionary(name, c.dictionary) : null);
+      // The library writes the schema, the dictionaries and the first batch; later batches whose
+      // dictionaries it has already written are framed here, with the same bytes, without its
+      // per-batch objects.
+      const direct = this.#written !== null && dictionaries.every((d, i) => d === this.#written![i]);
+      if (direct) {
+        out.push(
+          ...recordBatchMessage(cols.map(([, c], i) => ({ values: stored[i], codes: c.type === "dict" })), start, end),
+        );
+        continue;
+      }
+      const children: Data[] = cols.map(([, c], i) => {
         const type = fields[i].type;
         if (c.type === "dict") {
           const codes = c.codes.subarray(start, end);
@@ -245,16 +352,18 @@ export class ArrowStreamEncoder {
             length,
             data: codes,
             nullBitmap: validityFromCodes(codes),
-            dictionary: this.#dictionary(name, c.dictionary),
+            dictionary: dictionaries[i]!,
           } as never);
         }
         return makeData({ type, length, data: stored[i].subarray(start, end) } as never);
       });
       const data = makeData({ type: new Struct(fields), length, children } as never);
       this.#writer.write(new RecordBatch(this.#schema, data as never));
+      this.#written = dictionaries;
+      out.push(...this.#drain());
       if (n === 0) break;
     }
-    return this.#drain();
+    return out;
   }
 
   /** Ends the stream and returns its last chunks. */
