@@ -132,6 +132,8 @@ export interface ArrowStreamOptions {
    * data. They are recorded as given: pass only ranges that hold for the whole stream.
    */
   ranges?: ColumnRanges;
+  /** Key-value metadata of the whole schema (facts about the stream that readers may rely on). */
+  metadata?: ReadonlyMap<string, string>;
 }
 
 /** apache-arrow's IPC metadata classes, which it does not export: taken from a decoded message. */
@@ -239,6 +241,7 @@ export class ArrowStreamEncoder {
   readonly #dicts = new Map<string, { source: readonly string[]; size: number; vector: Vector<Utf8> }>();
   readonly #widths: ReadonlyMap<string, IntWidth>;
   readonly #ranges: ColumnRanges;
+  readonly #metadata: ReadonlyMap<string, string>;
   /** Buffers of converted columns lent to the last `encode()`'s chunks. */
   readonly #lent: IntArray[] = [];
   /** The stored width of each column, in schema order. */
@@ -250,6 +253,7 @@ export class ArrowStreamEncoder {
   constructor(options: ArrowStreamOptions = {}) {
     this.#widths = options.widths ?? new Map();
     this.#ranges = options.ranges ?? new Map();
+    this.#metadata = options.metadata ?? new Map();
   }
 
   /**
@@ -313,13 +317,16 @@ export class ArrowStreamEncoder {
     if (this.#schema === null) {
       let dictId = 0;
       this.#storedWidths = cols.map(([name, c]) => this.#widthOf(name, c));
-      this.#schema = new Schema(cols.map(([name, c], i) =>
-        fieldFor(name, c, {
-          dictId: c.type === "dict" ? dictId++ : 0,
-          width: this.#storedWidths[i],
-          range: this.#ranges.get(name),
-        })
-      ));
+      this.#schema = new Schema(
+        cols.map(([name, c], i) =>
+          fieldFor(name, c, {
+            dictId: c.type === "dict" ? dictId++ : 0,
+            width: this.#storedWidths[i],
+            range: this.#ranges.get(name),
+          })
+        ),
+        new Map(this.#metadata),
+      );
       this.#names = cols.map(([name]) => name);
     } else if (cols.length !== this.#names.length || cols.some(([name], i) => name !== this.#names[i])) {
       throw new TypeError(`Batch columns (${cols.map(([n]) => n).join(", ")}) differ from the stream's schema`);

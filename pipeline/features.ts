@@ -15,6 +15,7 @@ import {
   type ColumnRanges,
   concatTables,
   getColumn,
+  type IntArray,
   makeTable,
   sliceTable,
   type Table,
@@ -522,6 +523,37 @@ export function featureStorage(
   return { features, labels, training };
 }
 
+/**
+ * Schema metadata key of a grid whose record batches each hold whole users (value
+ * {@link WHOLE_USERS}), as `prepare` writes it: readers need not carry a user over from one batch
+ * to the next.
+ */
+export const GRID_BATCHES_KEY = "churn_mlops.batches";
+/** The value of {@link GRID_BATCHES_KEY} for batches of whole users. */
+export const WHOLE_USERS = "whole_users";
+
+/**
+ * Where to end the record batches of a grid sorted by user so that each holds whole users and at
+ * most `maxRows` rows: the end row of each batch. Null when a user has more than `maxRows` rows.
+ */
+export function wholeUserBatchEnds(userId: IntArray, maxRows: number): number[] | null {
+  const ends: number[] = [];
+  let start = 0, last = 0; // the current batch's start, and the start of its last user
+  for (let r = 1; r <= userId.length; r++) {
+    if (r < userId.length && userId[r] === userId[r - 1]) continue;
+    // Row r starts a new user (or ends the grid): the user [last, r) is complete.
+    if (r - start > maxRows) {
+      if (last === start) return null;
+      ends.push(last);
+      start = last;
+      if (r - start > maxRows) return null;
+    }
+    last = r;
+  }
+  if (userId.length > start) ends.push(userId.length);
+  return ends;
+}
+
 /** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */
 export const CHUNK_ROWS = 1 << 16;
 
@@ -533,14 +565,37 @@ export const CHUNK_ROWS = 1 << 16;
 export class UserChunker {
   #carry: Table | null = null;
   readonly #maxRows: number;
+  readonly #wholeUsers: { name: string } | null;
+  #lastUser: number | null = null;
 
-  /** Creates a chunker; chunks hold at most `maxRows` rows unless one user has more. */
-  constructor(options: { maxRows?: number } = {}) {
+  /**
+   * Creates a chunker; chunks hold at most `maxRows` rows unless one user has more. With
+   * `wholeUsers` (batches known to hold whole users, see {@link GRID_BATCHES_KEY}), every batch
+   * is cut into chunks at once, without carrying its last user over; a user that does span two
+   * batches is an error naming the table.
+   */
+  constructor(options: { maxRows?: number; wholeUsers?: { name: string } } = {}) {
     this.#maxRows = options.maxRows ?? CHUNK_ROWS;
+    this.#wholeUsers = options.wholeUsers ?? null;
   }
 
-  /** Adds a batch; returns the chunks of users now complete. */
+  /**
+   * Adds a batch; returns the chunks of users now complete.
+   *
+   * @throws {TypeError} when batches said to hold whole users split one.
+   */
   push(batch: Table): Table[] {
+    if (this.#wholeUsers !== null) {
+      if (batch.length === 0) return [];
+      const uid = getColumn(batch, "user_id", "i32").data;
+      if (uid[0] === this.#lastUser) {
+        throw new TypeError(
+          `${this.#wholeUsers.name} says its batches hold whole users, but user_id ${uid[0]} spans two batches`,
+        );
+      }
+      this.#lastUser = uid[batch.length - 1];
+      return this.#split(batch);
+    }
     const out: Table[] = [];
     for (const piece of this.#split(batch)) out.push(...this.#push(piece));
     return out;

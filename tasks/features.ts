@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ArrowStreamEncoder, type IntWidth } from "../pipeline/arrow.ts";
+import { ArrowStreamEncoder, type IntWidth, schemaRanges } from "../pipeline/arrow.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import {
@@ -20,17 +20,19 @@ import {
   type FeatureStorage,
   featureStorage,
   type FeatureTables,
+  GRID_BATCHES_KEY,
   type KernelImpl,
   type Population,
   type TrainingRows,
   trainingRowsInPlace,
   UserChunker,
+  WHOLE_USERS,
 } from "../pipeline/features.ts";
 import { checkColumnRanges, type ColumnRanges, getColumn, type Table } from "../pipeline/table.ts";
 import type { LabelOutput, RollingOutput } from "../wasm/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { type FlagValues, stringFlag, type Task, UsageError } from "./cli.ts";
-import { atomicWrite, joinPath, readArrowBatches, readArrowRanges, writeJsonAtomic, writeTableCsv } from "./io.ts";
+import { atomicWrite, joinPath, readArrowBatches, readArrowSchema, writeJsonAtomic, writeTableCsv } from "./io.ts";
 
 /** Options of {@link writeTableStream}. */
 export interface TableStreamOptions {
@@ -85,9 +87,9 @@ export async function writeTableStream(
 export async function forEachUserChunk(
   path: string,
   onChunk: (chunk: Table) => Promise<void>,
-  options: { ranges?: ColumnRanges } = {},
+  options: { ranges?: ColumnRanges; wholeUsers?: boolean } = {},
 ): Promise<void> {
-  const chunker = new UserChunker();
+  const chunker = new UserChunker({ wholeUsers: options.wholeUsers ? { name: path } : undefined });
   let empty: Table | null = null, any = false, rows = 0;
   for await (const batch of readArrowBatches(path)) {
     if (options.ranges) checkColumnRanges(batch, options.ranges, { name: path, firstRow: rows });
@@ -109,14 +111,17 @@ export async function forEachUserChunk(
  * The storage widths of the feature tables of the grid at `path` (see `featureStorage`), from
  * the value ranges `prepare` records in the grid's schema: read from its first message only. A
  * grid without them (written by another tool) gives the widths its windows alone guarantee.
- * Pass the ranges on to {@link forEachUserChunk}, which holds the grid to them.
+ * Pass the ranges and `wholeUsers` (the grid's batches hold whole users) on to
+ * {@link forEachUserChunk}, which holds the grid to them.
  */
 export async function gridStorage(
   path: string,
   options: { windows: readonly number[]; windowDays: number },
-): Promise<{ ranges: ColumnRanges; storage: FeatureStorage }> {
-  const ranges = await readArrowRanges(path);
-  return { ranges, storage: featureStorage(ranges, options) };
+): Promise<{ ranges: ColumnRanges; wholeUsers: boolean; storage: FeatureStorage }> {
+  const schema = await readArrowSchema(path);
+  const ranges = schemaRanges(schema);
+  const wholeUsers = schema.metadata.get(GRID_BATCHES_KEY) === WHOLE_USERS;
+  return { ranges, wholeUsers, storage: featureStorage(ranges, options) };
 }
 
 /** Shared options of the three steps. */
@@ -137,7 +142,7 @@ export async function runFeatures(
 ): Promise<number> {
   let reuse: RollingOutput | undefined;
   const out = joinPath(outDir, "user_features_daily.arrow");
-  const { ranges, storage: { features: widths } } = await gridStorage(dailyPath, {
+  const { ranges, wholeUsers, storage: { features: widths } } = await gridStorage(dailyPath, {
     windows: options.windows,
     windowDays: 0,
   });
@@ -146,7 +151,7 @@ export async function runFeatures(
       const r = computeFeatures(chunk, { windows: options.windows, impl: options.impl, reuse });
       reuse = r.kernel;
       await emit(r.table);
-    }, { ranges });
+    }, { ranges, wholeUsers });
   }, { csvPath: options.csv ? joinPath(outDir, "user_features_daily.csv") : undefined, sync: options.sync, widths });
 }
 
@@ -158,7 +163,7 @@ export async function runLabels(
 ): Promise<number> {
   let reuse: LabelOutput | undefined;
   const out = joinPath(outDir, "labels_daily.arrow");
-  const { ranges, storage: { labels: widths } } = await gridStorage(dailyPath, {
+  const { ranges, wholeUsers, storage: { labels: widths } } = await gridStorage(dailyPath, {
     windows: [],
     windowDays: options.windowDays,
   });
@@ -167,7 +172,7 @@ export async function runLabels(
       const r = computeLabels(chunk, { windowDays: options.windowDays, impl: options.impl, reuse });
       reuse = r.kernel;
       await emit(r.table);
-    }, { ranges });
+    }, { ranges, wholeUsers });
   }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined, sync: options.sync, widths });
 }
 
@@ -230,7 +235,7 @@ export async function runTrainingSet(
   const tally = new TrainingSetTally();
   let reuse: TrainingRows["kernels"] | undefined;
   const out = joinPath(outDir, "training_dataset.arrow");
-  const { ranges, storage: { training: widths } } = await gridStorage(dailyPath, options);
+  const { ranges, wholeUsers, storage: { training: widths } } = await gridStorage(dailyPath, options);
   const rows = await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeTrainingRows(chunk, { ...options, reuse });
@@ -239,7 +244,7 @@ export async function runTrainingSet(
       if (!tally.wants(r.table.length)) return;
       tally.add(r.table);
       await emit(r.table);
-    }, { ranges });
+    }, { ranges, wholeUsers });
   }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync, widths });
   return await tally.finish(outDir, { rows, population: options.population, sync: options.sync });
 }
@@ -269,7 +274,7 @@ export async function runFeatureTables(
   const tally = new TrainingSetTally();
   let labels = 0, training = 0;
   let reuse: FeatureTables["reuse"] | undefined;
-  const { ranges, storage: widths } = await gridStorage(dailyPath, options);
+  const { ranges, wholeUsers, storage: widths } = await gridStorage(dailyPath, options);
   const features = await writeTableStream(file("user_features_daily"), async (emitFeatures) => {
     labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
       training = await writeTableStream(file("training_dataset"), async (emitTraining) => {
@@ -285,7 +290,7 @@ export async function runFeatureTables(
           const rows = trainingRowsInPlace(r);
           tally.add(rows);
           await emitTraining(rows);
-        }, { ranges });
+        }, { ranges, wholeUsers });
       }, { csvPath: csv("training_dataset"), sync: options.sync, widths: widths.training });
     }, { csvPath: csv("labels_daily"), sync: options.sync, widths: widths.labels });
   }, { csvPath: csv("user_features_daily"), sync: options.sync, widths: widths.features });

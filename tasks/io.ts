@@ -15,15 +15,14 @@
 
 import { Message, MessageHeader, type RecordBatch, RecordBatchReader, type Schema } from "apache-arrow";
 import {
+  ArrowStreamEncoder,
   type ArrowStreamOptions,
-  schemaRanges,
   tableFromArrow,
   tableFromArrowBatch,
-  tableToArrowChunks,
 } from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
-import type { Table } from "../pipeline/table.ts";
+import { sliceTable, type Table } from "../pipeline/table.ts";
 
 /** Returns the folder part of a path (`.` when there is none). */
 export function dirname(path: string): string {
@@ -284,14 +283,28 @@ export async function writeCsvTable(path: string, table: Table): Promise<void> {
   await atomicWrite(path, (write) => writeTableCsv(table, new CsvWriter(write)));
 }
 
-/** Writes a table as an Arrow IPC stream file, atomically (`options` as {@link atomicWrite}'s). */
+/**
+ * Writes a table as an Arrow IPC stream file, atomically (`options` as {@link atomicWrite}'s and
+ * the encoder's). `batchEnds` ends record batches at those rows (each batch still holds at most
+ * `BATCH_ROWS` rows).
+ */
 export async function writeArrowTable(
   path: string,
   table: Table,
-  options: AtomicWriteOptions & ArrowStreamOptions = {},
+  options: AtomicWriteOptions & ArrowStreamOptions & { batchEnds?: readonly number[] } = {},
 ): Promise<void> {
   await atomicWrite(path, async (write) => {
-    for (const chunk of tableToArrowChunks(table, options)) await write(chunk);
+    const ends = options.batchEnds?.length ? options.batchEnds : [table.length];
+    const enc = new ArrowStreamEncoder(options);
+    let start = 0;
+    for (const end of ends) {
+      for (const chunk of enc.encode(start === 0 && end === table.length ? table : sliceTable(table, start, end))) {
+        await write(chunk);
+      }
+      enc.recycle();
+      start = end;
+    }
+    for (const chunk of enc.finish()) await write(chunk);
   }, options);
 }
 
@@ -417,12 +430,12 @@ async function openArrow(path: string): Promise<Deno.FsFile> {
 }
 
 /**
- * The value ranges recorded in the schema of the Arrow IPC stream at `path` (see
- * `ArrowStreamOptions.ranges`), reading its first message only.
+ * The schema of the Arrow IPC stream at `path` (with its metadata and the value ranges recorded
+ * in it: see `ArrowStreamOptions`), reading its first message only.
  *
  * @throws {Error} naming the file when it is missing or does not start with a schema.
  */
-export async function readArrowRanges(path: string): Promise<Map<string, [number, number]>> {
+export async function readArrowSchema(path: string): Promise<Schema> {
   const file = await openArrow(path);
   try {
     const first = await arrowMessages(file, path).next();
@@ -434,7 +447,7 @@ export async function readArrowRanges(path: string): Promise<Map<string, [number
     if (message === null || !message.isSchema()) {
       throw new Error(`Cannot read ${path} as an Arrow IPC table: it does not start with a schema`);
     }
-    return schemaRanges(message.header() as Schema);
+    return message.header() as Schema;
   } finally {
     file.close();
   }

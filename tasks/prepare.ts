@@ -5,11 +5,12 @@
  * @module
  */
 
-import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
+import { ArrowStreamEncoder, BATCH_ROWS } from "../pipeline/arrow.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { buildUserDaily, type CleanUsers, EventsCleaner, UsersCleaner } from "../pipeline/prepare.ts";
-import { integerRanges } from "../pipeline/table.ts";
+import { GRID_BATCHES_KEY, WHOLE_USERS, wholeUserBatchEnds } from "../pipeline/features.ts";
+import { getColumn, integerRanges } from "../pipeline/table.ts";
 import { stringFlag, type Task } from "./cli.ts";
 import {
   atomicWrite,
@@ -109,8 +110,15 @@ export async function runPrepare(
   const tables = [["users_clean", users.table], ["user_daily", daily.table]] as const;
   for (const [name, table] of tables) {
     const path = joinPath(outputDir, `${name}.arrow`);
-    // The value ranges let the feature steps store their sums as narrowly as the data allows.
-    await writeArrowTable(path, table, { sync: options.sync, ranges: integerRanges(table) });
+    // The value ranges let the feature steps store their sums as narrowly as the data allows;
+    // record batches of whole users let them read the grid without carrying users over.
+    const ends = name === "user_daily" ? wholeUserBatchEnds(getColumn(table, "user_id", "i32").data, BATCH_ROWS) : null;
+    await writeArrowTable(path, table, {
+      sync: options.sync,
+      ranges: integerRanges(table),
+      batchEnds: ends ?? undefined,
+      metadata: ends ? new Map([[GRID_BATCHES_KEY, WHOLE_USERS]]) : undefined,
+    });
     outputs.push(path);
     if (options.csv) {
       await writeCsvTable(joinPath(outputDir, `${name}.csv`), table);

@@ -10,6 +10,7 @@ import {
   trainingRowsInPlace,
   USER_DAILY_SCHEMA,
   UserChunker,
+  wholeUserBatchEnds,
 } from "../../pipeline/features.ts";
 import {
   type Column,
@@ -285,4 +286,63 @@ Deno.test("featureStorage() without recorded ranges narrows only what the window
   assert.deepEqual([...s.labels], [["future_active_days", 8], ["churn_label", 8], ["trailing_active_days", 8]]);
   assert.deepEqual([...s.training], [["future_active_days", 8], ["churn_label", 8]]);
   assert.equal(featureStorage(new Map(), { windows: [7], windowDays: 400 }).labels.get("future_active_days"), 16);
+});
+
+Deno.test("wholeUserBatchEnds() ends batches at user boundaries within the row limit", () => {
+  const uid = Int32Array.from([1, 1, 1, 2, 2, 3, 3, 3, 3, 4]);
+  assert.deepEqual(wholeUserBatchEnds(uid, 5), [5, 10]);
+  assert.deepEqual(wholeUserBatchEnds(uid, 10), [10]);
+  assert.deepEqual(wholeUserBatchEnds(uid, 4), [3, 5, 9, 10]);
+  assert.equal(wholeUserBatchEnds(uid, 3), null); // user 3 has 4 rows
+  assert.deepEqual(wholeUserBatchEnds(new Int32Array(0), 5), []);
+  const rand = prng(5);
+  for (let k = 0; k < 50; k++) {
+    const ids = Int32Array.from({ length: 1 + Math.floor(rand() * 300) }, () => 0);
+    for (let i = 1, u = 0; i < ids.length; i++) ids[i] = rand() < 0.1 ? ++u : u;
+    const max = 1 + Math.floor(rand() * 60);
+    const ends = wholeUserBatchEnds(ids, max);
+    let longest = 1;
+    for (let i = 1, run = 1; i < ids.length; i++) {
+      longest = Math.max(longest, run = ids[i] === ids[i - 1] ? run + 1 : 1);
+    }
+    if (longest > max) {
+      assert.equal(ends, null);
+      continue;
+    }
+    assert.ok(ends !== null);
+    let start = 0;
+    for (const end of ends) {
+      assert.ok(end - start <= max && end > start);
+      assert.ok(end === ids.length || ids[end] !== ids[end - 1], `batch ends inside a user at ${end}`);
+      start = end;
+    }
+    assert.equal(start, ids.length);
+  }
+});
+
+Deno.test("UserChunker cuts batches of whole users at once, and rejects a user that spans two", () => {
+  const chunker = new UserChunker({ maxRows: 50, wholeUsers: { name: "grid.arrow" } });
+  const uid = getColumn(daily, "user_id", "i32").data;
+  let start = 0, rows = 0, chunks = 0;
+  for (const end of wholeUserBatchEnds(uid, 70)!) {
+    for (const chunk of chunker.push(sliceTable(daily, start, end))) {
+      // Each chunk is the next rows of the grid, whole users, at most 50 rows unless one user has more.
+      const ids = getColumn(chunk, "user_id", "i32").data;
+      assert.deepEqual([...ids], [...uid.subarray(rows, rows + chunk.length)]);
+      assert.ok(chunk.length <= 50 || ids[0] === ids[ids.length - 1]);
+      assert.ok(rows + chunk.length === uid.length || uid[rows + chunk.length] !== ids[ids.length - 1]);
+      rows += chunk.length;
+      chunks++;
+    }
+    start = end;
+  }
+  assert.equal(rows, daily.length);
+  assert.ok(chunks > 1);
+  assert.deepEqual(chunker.finish(), []);
+  const split = new UserChunker({ wholeUsers: { name: "grid.arrow" } });
+  split.push(sliceTable(daily, 0, 5));
+  assert.throws(
+    () => split.push(sliceTable(daily, 5, 10)),
+    /grid\.arrow says its batches hold whole users, but user_id \d+ spans two batches/,
+  );
 });

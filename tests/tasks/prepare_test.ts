@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { parseCsvText } from "../../pipeline/csv.ts";
 import { formatDate } from "../../pipeline/dates.ts";
 import { getColumn, integerRanges } from "../../pipeline/table.ts";
-import { readArrowRanges, readArrowTable } from "../../tasks/io.ts";
+import { readArrowSchema, readArrowTable } from "../../tasks/io.ts";
+import { schemaRanges } from "../../pipeline/arrow.ts";
+import { GRID_BATCHES_KEY, WHOLE_USERS } from "../../pipeline/features.ts";
 import { prepareTask, runPrepare } from "../../tasks/prepare.ts";
 import { validateRawFiles } from "../../tasks/validate.ts";
 import { loadConfig } from "../../config/mod.ts";
@@ -54,9 +56,12 @@ Deno.test("prepareTask writes Arrow tables and, with --csv, readable CSV copies"
   assert.equal(summary.user_daily.rows, 9);
   // The grid's schema records its value ranges, for the feature steps to size their columns.
   const daily = await readArrowTable(`${out}/user_daily.arrow`);
-  const ranges = await readArrowRanges(`${out}/user_daily.arrow`);
+  const schema = await readArrowSchema(`${out}/user_daily.arrow`);
+  const ranges = schemaRanges(schema);
   assert.deepEqual(ranges, integerRanges(daily));
   assert.ok(ranges.has("logins_count") && ranges.has("as_of_date"));
+  // ... and that its record batches hold whole users.
+  assert.equal(schema.metadata.get(GRID_BATCHES_KEY), WHOLE_USERS);
   await Deno.remove(out, { recursive: true });
 });
 
