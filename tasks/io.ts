@@ -14,12 +14,7 @@
  */
 
 import { Message, MessageHeader, type RecordBatch, RecordBatchReader, type Schema } from "apache-arrow";
-import {
-  ArrowStreamEncoder,
-  type ArrowStreamOptions,
-  tableFromArrow,
-  tableFromArrowBatch,
-} from "../pipeline/arrow.ts";
+import { ArrowStreamEncoder, type ArrowStreamOptions, tableFromArrow, tableFromArrowBatch } from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { sliceTable, type Table } from "../pipeline/table.ts";
