@@ -48,8 +48,19 @@ async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
 
 /** Bytes gathered before one write call: small chunks (Arrow metadata, column buffers) are coalesced. */
 const COALESCE_BYTES = 1 << 20;
+/**
+ * Full buffers a file may have queued for writing while the caller goes on: enough that the
+ * caller rarely waits on the disk, so writing one file overlaps computing and writing the others.
+ * A file starts with one and earns another per {@link QUEUE_GROWTH_BYTES} written, so small
+ * files do not pay for buffers they would not use (fresh memory is slow).
+ */
+const QUEUED_BUFFERS = 12;
+/** Bytes a file writes per extra buffer it may queue (see {@link QUEUED_BUFFERS}). */
+const QUEUE_GROWTH_BYTES = 32 << 20;
 /** Coalescing buffers of finished writes, reused (fresh memory is slow). */
 const spareBuffers: Uint8Array[] = [];
+/** Most buffers kept in {@link spareBuffers}. */
+const MAX_SPARE_BUFFERS = 32;
 
 /** What {@link coalescingWriter} returns. */
 interface CoalescingWriter {
@@ -57,7 +68,7 @@ interface CoalescingWriter {
   write: (chunk: Uint8Array) => Promise<void>;
   /** Writes everything gathered and waits for every write to finish. */
   flush: () => Promise<void>;
-  /** Resolves once no write is in flight (whether it succeeded or not). */
+  /** Resolves once no write is in flight (whether the writes succeeded or not). */
   idle: () => Promise<void>;
   /** Returns the buffers to the spare pool (after the last flush, or after `idle` on failure). */
   release: () => void;
@@ -65,62 +76,68 @@ interface CoalescingWriter {
 
 /**
  * A writer to `file` that gathers chunks smaller than {@link COALESCE_BYTES} in a buffer and
- * writes each full buffer with one call while the caller goes on filling a second buffer (so
- * computing the next rows overlaps writing the last ones), and writes larger chunks directly:
- * one system call per MiB instead of one per Arrow buffer.
+ * queues each full buffer for writing (in order, one system call per MiB instead of one per
+ * Arrow buffer) while the caller goes on filling the next; the caller waits only when
+ * {@link QUEUED_BUFFERS} are queued. Larger chunks are written directly, after the queue.
  */
 function coalescingWriter(file: Deno.FsFile): CoalescingWriter {
-  const take = () => spareBuffers.pop() ?? new Uint8Array(COALESCE_BYTES);
-  let buf: Uint8Array | null = null, used = 0;
-  let spare: Uint8Array | null = null;
-  // The write in flight and the buffer it reads, if any.
-  let pending: Promise<void> | null = null, pendingBuf: Uint8Array | null = null;
-  const settle = async (): Promise<void> => {
-    if (pending === null) return;
-    const p = pending;
-    pending = null;
-    try {
-      await p;
-    } finally {
-      spare = pendingBuf;
-      pendingBuf = null;
-    }
+  const own: Uint8Array[] = [];
+  const take = (): Uint8Array => {
+    const b = spareBuffers.pop() ?? new Uint8Array(COALESCE_BYTES);
+    own.push(b);
+    return b;
+  };
+  const free: Uint8Array[] = [];
+  let buf: Uint8Array | null = null, used = 0, queued = 0;
+  // Queued writes, oldest first, with the buffer each reads; each starts when the one before ends.
+  const queue: { done: Promise<void>; buf: Uint8Array }[] = [];
+  let tail: Promise<void> = Promise.resolve();
+  const oldest = async (): Promise<void> => {
+    const q = queue.shift()!;
+    await q.done;
+    free.push(q.buf);
+  };
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) await oldest();
   };
   const startFlush = async (): Promise<void> => {
     if (buf === null || used === 0) return;
-    await settle();
-    pendingBuf = buf;
-    pending = writeAll(file, buf.subarray(0, used));
-    // Reported by the next settle(); never an unhandled rejection meanwhile.
-    pending.catch(() => {});
-    buf = spare ?? take();
-    spare = null;
+    const depth = Math.min(QUEUED_BUFFERS, 1 + Math.floor(queued / QUEUE_GROWTH_BYTES));
+    while (queue.length >= depth) await oldest();
+    queued += used;
+    const bytes = buf.subarray(0, used);
+    const done = tail.then(() => writeAll(file, bytes));
+    // A failed write fails every later one; the first is reported, the rest must not be unhandled.
+    done.catch(() => {});
+    tail = done;
+    queue.push({ done, buf });
+    buf = free.pop() ?? take();
     used = 0;
   };
   return {
     async write(chunk: Uint8Array): Promise<void> {
       if (chunk.length >= COALESCE_BYTES) {
         await startFlush();
-        await settle();
+        await drain();
         await writeAll(file, chunk);
         return;
       }
-      buf ??= take();
+      buf ??= free.pop() ?? take();
       if (used + chunk.length > buf.length) await startFlush();
       buf.set(chunk, used);
       used += chunk.length;
     },
     async flush(): Promise<void> {
       await startFlush();
-      await settle();
+      await drain();
     },
-    async idle(): Promise<void> {
-      await pending?.catch(() => {});
+    idle(): Promise<void> {
+      return tail.catch(() => {});
     },
     release(): void {
-      for (const b of [buf, spare]) if (b && spareBuffers.length < 8) spareBuffers.push(b);
-      // A buffer still being written (after a failure) is left to the collector.
-      buf = spare = null;
+      for (const b of own) if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(b);
+      own.length = free.length = queue.length = 0;
+      buf = null;
       used = 0;
     },
   };
@@ -162,6 +179,54 @@ export async function atomicWrite(
     out.release();
     file.close();
     if (!ok) await Deno.remove(tmp).catch(() => {});
+  }
+  try {
+    await replaceFile(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** `renameat2(2)`'s arguments for "the current directory" and "swap the two names". */
+const AT_FDCWD = -100, RENAME_EXCHANGE = 2;
+
+/** `renameat2(2)` with RENAME_EXCHANGE (0 on success), when this process may call it; else null. */
+let exchangeNames: ((a: string, b: string) => Promise<number>) | null | undefined;
+
+function exchanger(): ((a: string, b: string) => Promise<number>) | null {
+  if (exchangeNames !== undefined) return exchangeNames;
+  exchangeNames = null;
+  try {
+    // Only where the process already holds the FFI permission: never a prompt.
+    if (Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+      const libc = Deno.dlopen("libc.so.6", {
+        renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32", nonblocking: true },
+      });
+      const cString = (s: string) => new TextEncoder().encode(`${s}\0`);
+      exchangeNames = (a, b) => libc.symbols.renameat2(AT_FDCWD, cString(a), AT_FDCWD, cString(b), RENAME_EXCHANGE);
+    }
+  } catch {
+    exchangeNames = null; // no libc renameat2 here: plain renames
+  }
+  return exchangeNames;
+}
+
+/**
+ * Puts the finished file `tmp` in place of `path`, atomically. When `path` is an existing file,
+ * the two names are exchanged (renameat2 RENAME_EXCHANGE, on Linux with FFI allowed) and the old
+ * content, now under `tmp`, is removed: ext4 forces the allocation and writeback of a file renamed
+ * over another (auto_da_alloc), which took 2.5 s of the 100,000-user feature step, while an
+ * exchange leaves the writeback to the kernel's flusher. Otherwise a plain rename.
+ */
+async function replaceFile(tmp: string, path: string): Promise<void> {
+  const swap = exchanger();
+  if (swap !== null) {
+    const target = await Deno.lstat(path).catch(() => null);
+    if (target?.isFile && (await swap(tmp, path)) === 0) {
+      await Deno.remove(tmp);
+      return;
+    }
   }
   await Deno.rename(tmp, path);
 }

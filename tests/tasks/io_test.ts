@@ -272,3 +272,45 @@ Deno.test("atomicWrite() keeps two files written side by side in order, and a fa
   assert.deepEqual(await tempNames(dir), []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("atomicWrite() replaces an existing file, whether or not it may exchange the names", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/table.arrow`;
+  await atomicWrite(path, (write) => write(new TextEncoder().encode("old content")), { sync: false });
+  const before = await Deno.stat(path);
+  await atomicWrite(path, (write) => write(new TextEncoder().encode("new")), { sync: false });
+  assert.equal(await Deno.readTextFile(path), "new");
+  assert.notEqual((await Deno.stat(path)).ino, before.ino);
+  assert.deepEqual(await tempNames(dir), []);
+  // A directory in the way is an error, never swapped with the file.
+  await Deno.mkdir(`${dir}/sub.arrow`);
+  await Deno.writeTextFile(`${dir}/sub.arrow/keep`, "x");
+  await assert.rejects(() => atomicWrite(`${dir}/sub.arrow`, (write) => write(new Uint8Array(3)), { sync: false }));
+  assert.equal(await Deno.readTextFile(`${dir}/sub.arrow/keep`), "x");
+  // Without the FFI permission (as on Deno Deploy) the plain rename does the same.
+  const script = `${dir}/child.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { atomicWrite } from "${new URL("../../tasks/io.ts", import.meta.url)}";
+     if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") throw new Error("FFI allowed");
+     await atomicWrite(${JSON.stringify(path)}, (w) => w(new TextEncoder().encode("plain")), { sync: false });`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      script,
+    ],
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  await Deno.remove(script);
+  assert.equal(await Deno.readTextFile(path), "plain");
+  assert.deepEqual(await tempNames(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
