@@ -554,8 +554,13 @@ export function wholeUserBatchEnds(userId: IntArray, maxRows: number): number[] 
   return ends;
 }
 
-/** Rows per chunk of whole users: small enough that reused buffers stay warm in memory. */
-export const CHUNK_ROWS = 1 << 16;
+/**
+ * Rows per chunk of whole users: small enough that the buffers reused from chunk to chunk stay
+ * in cache and cost little fresh memory (16,384 rows took the 2,000-user feature step from
+ * 0.31–0.33 s to 0.26–0.29 s, and the 100,000-user one from 5.9–6.3 s to 4.7–4.8 s, against
+ * 65,536), large enough that per-chunk costs stay small.
+ */
+export const CHUNK_ROWS = 1 << 14;
 
 /**
  * Cuts a stream of grid batches into chunks of whole users: each `push()`
