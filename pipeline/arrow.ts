@@ -445,6 +445,133 @@ export function tableFromArrowBatch(batch: RecordBatch): Table {
   return makeTable(out);
 }
 
+/** The kind of table column each Arrow field maps to, or null when the decoder cannot read it. */
+function columnKind(field: Field): { kind: Column["type"]; bytes: 1 | 2 | 4 | 8 } | null {
+  const type = field.type, tag = field.metadata.get(TYPE_KEY);
+  if (DataType.isFloat(type) && type.precision === Precision.DOUBLE) {
+    return { kind: tag === "timestamp_ms" ? "timestamp" : "f64", bytes: 8 };
+  }
+  if (DataType.isInt(type) && type.isSigned && [8, 16, 32].includes(type.bitWidth)) {
+    return { kind: "i32", bytes: (type.bitWidth / 8) as 1 | 2 | 4 };
+  }
+  if (DataType.isDate(type) && type.unit === DateUnit.DAY) return { kind: "date", bytes: 4 };
+  if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) return { kind: "bool", bytes: 1 };
+  if (
+    DataType.isDictionary(type) && DataType.isUtf8(type.dictionary) && type.indices.bitWidth === 32 &&
+    type.indices.isSigned
+  ) return { kind: "dict", bytes: 4 };
+  return null;
+}
+
+/**
+ * Decodes the record batches of an Arrow IPC stream message by message, straight into tables
+ * whose columns view the message bodies (no per-batch library objects): for streams whose every
+ * field is of a kind this module writes ({@link ArrowStreamDecoder.supports}); others go through
+ * apache-arrow's reader.
+ */
+export class ArrowStreamDecoder {
+  readonly #fields: readonly Field[];
+  readonly #kinds: { kind: Column["type"]; bytes: number }[];
+  /** The strings of each dictionary, by id. */
+  readonly #dictionaries = new Map<number, string[]>();
+  readonly #decoder = new TextDecoder();
+
+  /** Whether every field of `schema` is of a kind the decoder reads. */
+  static supports(schema: Schema): boolean {
+    return schema.fields.every((f) => columnKind(f) !== null);
+  }
+
+  /**
+   * Creates a decoder for a stream with this schema.
+   *
+   * @throws {TypeError} when a field is of a kind it does not read.
+   */
+  constructor(schema: Schema) {
+    this.#fields = schema.fields;
+    this.#kinds = schema.fields.map((f) => {
+      const k = columnKind(f);
+      if (k === null) throw new TypeError(`Column "${f.name}" has unsupported Arrow type ${f.type}`);
+      return k;
+    });
+  }
+
+  /**
+   * Takes one message after the schema and its body: a dictionary batch updates the
+   * dictionaries (null is returned), a record batch becomes a table viewing `body`.
+   *
+   * @throws {TypeError} on compressed bodies or buffers outside the body.
+   */
+  decode(message: Message, body: Uint8Array): Table | null {
+    if (message.isDictionaryBatch()) {
+      const d = message.header() as unknown as {
+        id: number;
+        isDelta: boolean;
+        data: { length: number; buffers: { offset: number; length: number }[] };
+      };
+      const [, offsets, data] = d.data.buffers;
+      const n = Number(d.data.length);
+      const off = this.#view(body, offsets, { bytes: 4, n: n + 1 }) as Int32Array;
+      const bytes = body.subarray(Number(data.offset), Number(data.offset) + Number(data.length));
+      const strings = new Array<string>(n);
+      for (let i = 0; i < n; i++) strings[i] = this.#decoder.decode(bytes.subarray(off[i], off[i + 1]));
+      const id = Number(d.id);
+      this.#dictionaries.set(id, d.isDelta ? [...(this.#dictionaries.get(id) ?? []), ...strings] : strings);
+      return null;
+    }
+    if (!message.isRecordBatch()) return null;
+    const h = message.header() as unknown as {
+      length: number;
+      nodes: { nullCount: number }[];
+      buffers: { offset: number; length: number }[];
+      compression: unknown;
+    };
+    if (h.compression) throw new TypeError("Compressed Arrow record batches are not supported");
+    const n = Number(h.length);
+    const out: [string, Column][] = [];
+    this.#fields.forEach((field, i) => {
+      const { kind, bytes } = this.#kinds[i];
+      const values = this.#view(body, h.buffers[2 * i + 1], { bytes, n, unsigned: kind === "bool" });
+      if (kind !== "dict") {
+        out.push([field.name, { type: kind, data: values } as Column]);
+        return;
+      }
+      let codes = values as Int32Array;
+      if (Number(h.nodes[i].nullCount) > 0) {
+        const valid = this.#view(body, h.buffers[2 * i], { bytes: 1, n: (n + 7) >> 3, unsigned: true }) as Uint8Array;
+        codes = Int32Array.from(codes, (c, r) => (valid[r >> 3] >> (r & 7)) & 1 ? c : -1);
+      }
+      const id = (field.type as Dictionary).id;
+      out.push([field.name, { type: "dict", codes, dictionary: this.#dictionaries.get(id) ?? [] }]);
+    });
+    return makeTable(out);
+  }
+
+  /** A typed array of `n` elements of `bytes` bytes over the region of `body`. */
+  #view(
+    body: Uint8Array,
+    region: { offset: number; length: number },
+    { bytes, n, unsigned = false }: { bytes: number; n: number; unsigned?: boolean },
+  ): Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array {
+    const start = body.byteOffset + Number(region.offset);
+    if (Number(region.offset) + n * bytes > body.byteLength || n * bytes > Number(region.length)) {
+      throw new TypeError("An Arrow buffer lies outside its message body");
+    }
+    const ctor = bytes === 8
+      ? Float64Array
+      : bytes === 4
+      ? Int32Array
+      : bytes === 2
+      ? Int16Array
+      : unsigned
+      ? Uint8Array
+      : Int8Array;
+    if (start % bytes !== 0) {
+      return new ctor(body.slice(Number(region.offset), Number(region.offset) + n * bytes).buffer);
+    }
+    return new ctor(body.buffer as ArrayBuffer, start, n);
+  }
+}
+
 /**
  * Decodes an Arrow IPC buffer (stream or file format) into one table.
  *

@@ -14,7 +14,13 @@
  */
 
 import { Message, MessageHeader, type RecordBatch, RecordBatchReader, type Schema } from "apache-arrow";
-import { ArrowStreamEncoder, type ArrowStreamOptions, tableFromArrow, tableFromArrowBatch } from "../pipeline/arrow.ts";
+import {
+  ArrowStreamDecoder,
+  ArrowStreamEncoder,
+  type ArrowStreamOptions,
+  tableFromArrow,
+  tableFromArrowBatch,
+} from "../pipeline/arrow.ts";
 import { CsvParser, type CsvRecord, CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { sliceTable, type Table } from "../pipeline/table.ts";
@@ -430,7 +436,8 @@ function hasArrowEnd(bytes: Uint8Array): boolean {
  * reading never allocates fresh memory per batch, and nothing is copied twice).
  */
 async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(1 << 20);
+  // Sized by the first record batch (fresh memory is slow: no larger than needed).
+  let buf = new Uint8Array(0);
   const head = new Uint8Array(8);
   const view = new DataView(head.buffer);
   const readExactly = async (into: Uint8Array): Promise<boolean> => {
@@ -465,7 +472,7 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
     const bodyLength = Number(message.bodyLength);
     if (bodyLength === 0) continue;
     if (message.headerType === MessageHeader.RecordBatch) {
-      if (bodyLength > buf.length) buf = new Uint8Array(Math.max(bodyLength, buf.length * 2));
+      if (bodyLength > buf.length) buf = new Uint8Array(Math.max(bodyLength, Math.ceil(buf.length * 1.25)));
       const body = buf.subarray(0, bodyLength);
       await readExactly(body);
       yield body;
@@ -523,9 +530,35 @@ export async function readArrowSchema(path: string): Promise<Schema> {
 export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
   const file = await openArrow(path);
   try {
+    const messages = arrowMessages(file, path);
+    const first = await messages.next();
+    const schema = first.done ? null : messageOf(first.value);
+    if (schema?.isSchema() && ArrowStreamDecoder.supports(schema.header() as Schema)) {
+      // Our own kinds of columns: decoded straight from the message bodies.
+      const decoder = new ArrowStreamDecoder(schema.header() as Schema);
+      for (;;) {
+        const next = await messages.next();
+        if (next.done) return;
+        const message = messageOf(next.value);
+        if (message === null) return; // the end-of-stream marker
+        const body = Number(message.bodyLength) > 0
+          ? (await messages.next()).value ?? new Uint8Array(0)
+          : new Uint8Array(0);
+        let table: Table | null;
+        try {
+          table = decoder.decode(message, body);
+        } catch (e) {
+          throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
+        }
+        if (table !== null) yield table;
+      }
+    }
     let reader: AsyncIterable<RecordBatch>;
     try {
-      reader = await RecordBatchReader.from(arrowMessages(file, path));
+      reader = await RecordBatchReader.from((async function* () {
+        if (!first.done) yield first.value;
+        yield* messages;
+      })());
     } catch (e) {
       throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
     }
@@ -533,4 +566,11 @@ export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
   } finally {
     file.close();
   }
+}
+
+/** The message framed in `bytes` (continuation marker and length first), or null for the end-of-stream marker. */
+function messageOf(bytes: Uint8Array): Message | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const skip = bytes.length >= 8 && view.getInt32(0, true) === -1 ? 8 : 4;
+  return bytes.length > skip ? Message.decode(bytes.subarray(skip)) : null;
 }

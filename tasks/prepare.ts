@@ -5,11 +5,11 @@
  * @module
  */
 
-import { ArrowStreamEncoder, BATCH_ROWS } from "../pipeline/arrow.ts";
+import { ArrowStreamEncoder } from "../pipeline/arrow.ts";
 import { CsvWriter } from "../pipeline/csv.ts";
 import { formatDate } from "../pipeline/dates.ts";
 import { buildUserDaily, type CleanUsers, EventsCleaner, UsersCleaner } from "../pipeline/prepare.ts";
-import { GRID_BATCHES_KEY, WHOLE_USERS, wholeUserBatchEnds } from "../pipeline/features.ts";
+import { CHUNK_ROWS, GRID_BATCHES_KEY, WHOLE_USERS, wholeUserBatchEnds } from "../pipeline/features.ts";
 import { getColumn, integerRanges } from "../pipeline/table.ts";
 import { stringFlag, type Task } from "./cli.ts";
 import {
@@ -111,8 +111,9 @@ export async function runPrepare(
   for (const [name, table] of tables) {
     const path = joinPath(outputDir, `${name}.arrow`);
     // The value ranges let the feature steps store their sums as narrowly as the data allows;
-    // record batches of whole users let them read the grid without carrying users over.
-    const ends = name === "user_daily" ? wholeUserBatchEnds(getColumn(table, "user_id", "i32").data, BATCH_ROWS) : null;
+    // record batches of whole users, one chunk each, let them read the grid without carrying
+    // users over or cutting batches.
+    const ends = name === "user_daily" ? wholeUserBatchEnds(getColumn(table, "user_id", "i32").data, CHUNK_ROWS) : null;
     await writeArrowTable(path, table, {
       sync: options.sync,
       ranges: integerRanges(table),
