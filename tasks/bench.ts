@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: times every stage at several data sizes, each step in its
- * own process so its peak RSS is its own, and compares CSV parsers.
+ * own process so its peak RSS is its own, after a `sync` so it does not pay for
+ * the previous step's writeback, and compares CSV parsers.
  *
  * Flags: `--sizes 2000,20000,100000` (users), `--days 120`, `--dir bench-data`,
  * `--keep` (keep the generated data), `--json FILE` (also write the figures),
@@ -58,12 +59,26 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-/** Runs `main.ts <args>` in a child process and returns its wall time and peak RSS. */
+/**
+ * Writes dirty pages back (`sync`, untimed) so that a step does not pay for the writeback of
+ * the files the step before it wrote, as `hyperfine --prepare sync` does; a no-op where there
+ * is no `sync` command.
+ */
+async function settleDisk(): Promise<void> {
+  try {
+    await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output();
+  } catch {
+    // no sync(1) here
+  }
+}
+
+/** Runs `main.ts <args>` in a child process (after {@link settleDisk}) and returns its wall time and peak RSS. */
 export async function runStep(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ seconds: number; peak: number | null; log: string }> {
   const stats = await Deno.makeTempFile({ suffix: ".json" });
+  await settleDisk();
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],

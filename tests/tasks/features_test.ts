@@ -211,3 +211,26 @@ Deno.test("a grid in batches of whole users gives the same tables as one read wi
   );
   for (const dir of [carried, whole]) await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a grid sorted within each record batch but not across them is rejected, naming the users", async () => {
+  const dir = await Deno.makeTempDir();
+  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  const uid = (daily.columns.get("user_id") as { data: Int32Array }).data;
+  const cut = uid.indexOf(uid[uid.length - 1]); // the last user's first row
+  // The last user first, then the others: each batch is sorted, the grid is not.
+  const swapped = concatTables([sliceTable(daily, cut, daily.length), sliceTable(daily, 0, cut)]);
+  for (const wholeUsers of [false, true]) {
+    await writeArrowTable(`${dir}/user_daily.arrow`, swapped, {
+      batchEnds: [daily.length - cut, daily.length],
+      metadata: wholeUsers ? new Map([[GRID_BATCHES_KEY, WHOLE_USERS]]) : undefined,
+    });
+    await assert.rejects(
+      () => runFeatures(`${dir}/user_daily.arrow`, `${dir}/out`, { windows: [7] }),
+      new RegExp(
+        `not sorted by \\(user_id, as_of_date\\): user_id ${uid[0]} comes after user_id ${uid[uid.length - 1]}`,
+      ),
+      `whole users: ${wholeUsers}`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
