@@ -26,7 +26,7 @@ import {
   tableFromArrow,
   tableToArrow,
 } from "../../pipeline/arrow.ts";
-import { prng } from "../helpers/prng.ts";
+import { randomTables } from "../helpers/tables.ts";
 import { integerRanges, makeTable, type Table } from "../../pipeline/table.ts";
 
 function sample(): Table {
@@ -203,30 +203,8 @@ function libraryStream(tables: readonly Table[], widths: ReadonlyMap<string, Int
 }
 
 Deno.test("ArrowStreamEncoder writes the same bytes as apache-arrow's writer, batch after batch", () => {
-  const rand = prng(11);
-  const dictionary = ["a", "b"];
-  const tableOf = (n: number): Table => {
-    if (rand() < 0.3) dictionary.push(`v${dictionary.length}`); // dictionaries grow now and then
-    return makeTable({
-      f: { type: "f64", data: Float64Array.from({ length: n }, () => rand() < 0.1 ? NaN : rand() * 100) },
-      t: { type: "timestamp", data: Float64Array.from({ length: n }, () => Math.floor(rand() * 1e12)) },
-      d: { type: "date", data: Int32Array.from({ length: n }, () => 20000 + Math.floor(rand() * 100)) },
-      b: { type: "bool", data: Uint8Array.from({ length: n }, () => rand() < 0.5 ? 1 : 0) },
-      i8: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 256) - 128) },
-      i16: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 65536) - 32768) },
-      i32: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 2 ** 32) - 2 ** 31) },
-      s: {
-        type: "dict",
-        codes: Int32Array.from({ length: n }, () => Math.floor(rand() * (dictionary.length + 1)) - 1),
-        dictionary,
-      },
-      full: {
-        type: "dict",
-        codes: Int32Array.from({ length: n }, () => Math.floor(rand() * 2)),
-        dictionary: ["x", "y"],
-      },
-    });
-  };
+  const tableOf = randomTables(11, { growth: 0.3 });
+
   const widths = new Map<string, IntWidth>([["i8", 8], ["i16", 16]]);
   for (const lengths of [[5, 3, 0, 17], [70000, 1, 65536, 65537], [0], [1000, 1000, 1000]]) {
     const tables = lengths.map(tableOf);

@@ -13,7 +13,7 @@ import {
 } from "apache-arrow";
 import { ArrowStreamEncoder, tableFromArrow, tableToArrow } from "../../pipeline/arrow.ts";
 import { concatTables, makeTable, type Table } from "../../pipeline/table.ts";
-import { prng } from "../helpers/prng.ts";
+import { randomTables } from "../helpers/tables.ts";
 import {
   atomicWrite,
   exists,
@@ -330,25 +330,8 @@ Deno.test("atomicWrite() replaces an existing file, whether or not it may exchan
 
 Deno.test("readArrowBatches() decodes our streams as apache-arrow does: every column kind, dictionaries that grow, narrow ints", async () => {
   const dir = await Deno.makeTempDir();
-  const rand = prng(23);
-  const dictionary = ["a", "b"];
-  const tableOf = (n: number): Table => {
-    if (rand() < 0.5) dictionary.push(`é${dictionary.length}`); // a replacement dictionary now and then
-    return makeTable({
-      f: { type: "f64", data: Float64Array.from({ length: n }, () => rand() < 0.1 ? NaN : rand() * 100) },
-      t: { type: "timestamp", data: Float64Array.from({ length: n }, () => Math.floor(rand() * 1e12)) },
-      d: { type: "date", data: Int32Array.from({ length: n }, () => 20000 + Math.floor(rand() * 100)) },
-      b: { type: "bool", data: Uint8Array.from({ length: n }, () => rand() < 0.5 ? 1 : 0) },
-      i8: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 256) - 128) },
-      i16: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 65536) - 32768) },
-      i32: { type: "i32", data: Int32Array.from({ length: n }, () => Math.floor(rand() * 2 ** 32) - 2 ** 31) },
-      s: {
-        type: "dict",
-        codes: Int32Array.from({ length: n }, () => Math.floor(rand() * (dictionary.length + 1)) - 1),
-        dictionary: [...dictionary],
-      },
-    });
-  };
+  const tableOf = randomTables(23, { growth: 0.5, copies: true });
+
   const widths = new Map([["i8", 8], ["i16", 16]] as const);
   for (const lengths of [[5, 3, 0, 17], [70000, 1, 65536], [0], [1000, 999, 1001]]) {
     const path = `${dir}/t.arrow`;
