@@ -506,11 +506,7 @@ export async function readArrowSchema(path: string): Promise<Schema> {
   const file = await openArrow(path);
   try {
     const first = await arrowMessages(file, path).next();
-    const meta = first.done ? undefined : first.value;
-    const skip = meta && meta.length >= 8 && new DataView(meta.buffer, meta.byteOffset).getInt32(0, true) === -1
-      ? 8
-      : 4;
-    const message = meta && meta.length > skip ? Message.decode(meta.subarray(skip)) : null;
+    const message = first.done ? null : messageOf(first.value);
     if (message === null || !message.isSchema()) {
       throw new Error(`Cannot read ${path} as an Arrow IPC table: it does not start with a schema`);
     }
