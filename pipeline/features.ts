@@ -283,6 +283,19 @@ export interface TrainingRows {
  * @throws {TypeError} when the table is not a well-formed grid.
  */
 export function computeTrainingRows(daily: Table, options: TrainingRowsOptions): TrainingRows {
+  const { f, lk } = bothKernels(daily, options);
+  const { table, excluded } = trainingTable(f.table, lk, {
+    population: options.population,
+    reuse: options.reuse?.rows,
+  });
+  return { table, excluded, kernels: { features: f.kernel, labels: lk, rows: table } };
+}
+
+/** The grid checked once, then the features and the label kernel on it (refilling `options.reuse`). */
+function bothKernels(
+  daily: Table,
+  options: TrainingRowsOptions & { reuse?: { features?: RollingOutput; labels?: LabelOutput } },
+): { f: FeatureResult; lk: LabelOutput } {
   const groupStarts = checkUserDaily(daily);
   const f = featuresOf(daily, groupStarts, {
     windows: options.windows,
@@ -290,11 +303,7 @@ export function computeTrainingRows(daily: Table, options: TrainingRowsOptions):
     reuse: options.reuse?.features,
   });
   const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
-  const { table, excluded } = trainingTable(f.table, lk, {
-    population: options.population,
-    reuse: options.reuse?.rows,
-  });
-  return { table, excluded, kernels: { features: f.kernel, labels: lk, rows: table } };
+  return { f, lk };
 }
 
 /**
@@ -365,13 +374,7 @@ export interface FeatureTables {
  * @throws {TypeError} when the table is not a well-formed grid.
  */
 export function computeFeatureTables(daily: Table, options: FeatureTablesOptions): FeatureTables {
-  const groupStarts = checkUserDaily(daily);
-  const f = featuresOf(daily, groupStarts, {
-    windows: options.windows,
-    impl: options.impl,
-    reuse: options.reuse?.features,
-  });
-  const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
+  const { f, lk } = bothKernels(daily, options);
   const labels = labelsTable(daily, lk, { reuse: options.reuse?.labelRows });
   const n = daily.length;
   const keep = arrayFor(Int32Array, n, { reuse: options.reuse?.keep });
