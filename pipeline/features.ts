@@ -574,13 +574,16 @@ export class UserChunker {
   #carry: Table | null = null;
   readonly #maxRows: number;
   readonly #wholeUsers: { name: string } | null;
-  #lastUser: number | null = null;
+  /** The last user of the last chunk returned. */
+  #lastUser = -Infinity;
 
   /**
    * Creates a chunker; chunks hold at most `maxRows` rows unless one user has more. With
    * `wholeUsers` (batches known to hold whole users, see {@link GRID_BATCHES_KEY}), every batch
    * is cut into chunks at once, without carrying its last user over; a user that does span two
-   * batches is an error naming the table.
+   * batches is an error naming the table. Chunks must come in user order: a chunk that starts at
+   * or before the last user of the one before is an error (the order within a chunk is the grid
+   * check's).
    */
   constructor(options: { maxRows?: number; wholeUsers?: { name: string } } = {}) {
     this.#maxRows = options.maxRows ?? CHUNK_ROWS;
@@ -590,7 +593,7 @@ export class UserChunker {
   /**
    * Adds a batch; returns the chunks of users now complete.
    *
-   * @throws {TypeError} when batches said to hold whole users split one.
+   * @throws {TypeError} when batches said to hold whole users split one, or users are out of order.
    */
   push(batch: Table): Table[] {
     if (this.#wholeUsers !== null) {
@@ -601,12 +604,28 @@ export class UserChunker {
           `${this.#wholeUsers.name} says its batches hold whole users, but user_id ${uid[0]} spans two batches`,
         );
       }
-      this.#lastUser = uid[batch.length - 1];
-      return this.#split(batch);
+      return this.#inOrder(this.#split(batch));
     }
     const out: Table[] = [];
     for (const piece of this.#split(batch)) out.push(...this.#push(piece));
-    return out;
+    return this.#inOrder(out);
+  }
+
+  /** Checks that each chunk starts after the last user of the one before; returns the chunks. */
+  #inOrder(chunks: Table[]): Table[] {
+    for (const chunk of chunks) {
+      const uid = chunk.columns.get("user_id");
+      if (uid?.type !== "i32" || chunk.length === 0) continue;
+      if (uid.data[0] <= this.#lastUser) {
+        throw new TypeError(
+          `user_daily is not sorted by (user_id, as_of_date): user_id ${
+            uid.data[0]
+          } comes after user_id ${this.#lastUser}`,
+        );
+      }
+      this.#lastUser = uid.data[chunk.length - 1];
+    }
+    return chunks;
   }
 
   /** Splits a batch at user boundaries into pieces of about `maxRows` rows. */
@@ -656,10 +675,14 @@ export class UserChunker {
     return out;
   }
 
-  /** Returns the last chunk, if any. */
+  /**
+   * Returns the last chunk, if any.
+   *
+   * @throws {TypeError} when it comes out of user order.
+   */
   finish(): Table[] {
     const c = this.#carry;
     this.#carry = null;
-    return c === null ? [] : [c];
+    return this.#inOrder(c === null ? [] : [c]);
   }
 }

@@ -90,29 +90,20 @@ export async function forEachUserChunk(
   options: { ranges?: ColumnRanges; wholeUsers?: boolean } = {},
 ): Promise<void> {
   const chunker = new UserChunker({ wholeUsers: options.wholeUsers ? { name: path } : undefined });
-  let empty: Table | null = null, any = false, rows = 0, lastUser = -Infinity;
-  const handle = async (chunk: Table) => {
-    // Chunks hold whole users: each must start after the last user of the one before (the
-    // order within a chunk is the grid check's).
-    const uid = chunk.columns.get("user_id");
-    if (uid?.type === "i32" && chunk.length > 0) {
-      if (uid.data[0] <= lastUser) {
-        throw new TypeError(
-          `user_daily is not sorted by (user_id, as_of_date): user_id ${uid.data[0]} comes after user_id ${lastUser}`,
-        );
-      }
-      lastUser = uid.data[chunk.length - 1];
-    }
-    any = true;
-    await onChunk(chunk);
-  };
+  let empty: Table | null = null, any = false, rows = 0;
   for await (const batch of readArrowBatches(path)) {
     if (options.ranges) checkColumnRanges(batch, options.ranges, { name: path, firstRow: rows });
     rows += batch.length;
     if (batch.length === 0) empty = batch;
-    for (const chunk of chunker.push(batch)) await handle(chunk);
+    for (const chunk of chunker.push(batch)) {
+      any = true;
+      await onChunk(chunk);
+    }
   }
-  for (const chunk of chunker.finish()) await handle(chunk);
+  for (const chunk of chunker.finish()) {
+    any = true;
+    await onChunk(chunk);
+  }
   if (!any && empty) await onChunk(empty);
 }
 
