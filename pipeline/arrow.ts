@@ -413,21 +413,9 @@ export function tableFromArrowBatch(batch: RecordBatch): Table {
   for (const field of batch.schema.fields) {
     const data = batch.getChild(field.name)!.data[0];
     const type = field.type;
-    const tag = field.metadata.get(TYPE_KEY);
-    if (DataType.isFloat(type) && type.precision === Precision.DOUBLE) {
-      const values = (data.values as Float64Array).subarray(0, n);
-      out.push([
-        field.name,
-        tag === "timestamp_ms" ? { type: "timestamp", data: values } : { type: "f64", data: values },
-      ]);
-    } else if (DataType.isInt(type) && type.bitWidth === 32 && type.isSigned) {
-      out.push([field.name, { type: "i32", data: (data.values as Int32Array).subarray(0, n) }]);
-    } else if (DataType.isInt(type) && (type.bitWidth === 8 || type.bitWidth === 16) && type.isSigned) {
-      out.push([field.name, { type: "i32", data: (data.values as Int8Array | Int16Array).subarray(0, n) }]);
-    } else if (DataType.isDate(type) && type.unit === DateUnit.DAY) {
-      out.push([field.name, { type: "date", data: (data.values as Int32Array).subarray(0, n) }]);
-    } else if (DataType.isInt(type) && type.bitWidth === 8 && !type.isSigned) {
-      out.push([field.name, { type: "bool", data: (data.values as Uint8Array).subarray(0, n) }]);
+    const kind = columnKind(field)?.kind;
+    if (kind !== undefined && kind !== "dict") {
+      out.push([field.name, { type: kind, data: (data.values as StoredValues).subarray(0, n) } as Column]);
     } else if (DataType.isDictionary(type)) {
       const dictionary = data.dictionary ? [...(data.dictionary.toArray() as string[])] : [];
       const vals = data.values as Int32Array;
