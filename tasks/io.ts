@@ -53,16 +53,16 @@ async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
 }
 
 /** Bytes gathered before one write call: small chunks (Arrow metadata, column buffers) are coalesced. */
-const COALESCE_BYTES = 1 << 20;
+const COALESCE_BYTES = 1 << 18;
 /**
  * Full buffers a file may have queued for writing while the caller goes on: enough that the
  * caller rarely waits on the disk, so writing one file overlaps computing and writing the others.
  * A file starts with one and earns another per {@link QUEUE_GROWTH_BYTES} written, so small
  * files do not pay for buffers they would not use (fresh memory is slow).
  */
-const QUEUED_BUFFERS = 12;
+const QUEUED_BUFFERS = 48;
 /** Bytes a file writes per extra buffer it may queue (see {@link QUEUED_BUFFERS}). */
-const QUEUE_GROWTH_BYTES = 32 << 20;
+const QUEUE_GROWTH_BYTES = 8 << 20;
 /** Coalescing buffers of finished writes, reused (fresh memory is slow). */
 const spareBuffers: Uint8Array[] = [];
 /** Most buffers kept in {@link spareBuffers}. */
@@ -82,7 +82,7 @@ interface CoalescingWriter {
 
 /**
  * A writer to `file` that gathers chunks smaller than {@link COALESCE_BYTES} in a buffer and
- * queues each full buffer for writing (in order, one system call per MiB instead of one per
+ * queues each full buffer for writing (in order, one system call per 256 KiB instead of one per
  * Arrow buffer) while the caller goes on filling the next; the caller waits only when
  * {@link QUEUED_BUFFERS} are queued. Larger chunks are written directly, after the queue.
  */
