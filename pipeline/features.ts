@@ -5,7 +5,14 @@
  * @module
  */
 
-import { churnLabels, type LabelOutput, rollingFeatures, type RollingOutput } from "../wasm/mod.ts";
+import {
+  churnLabels,
+  type CountWidth,
+  type LabelOutput,
+  rollingFeatures,
+  type RollingOutput,
+  type RollingWidths,
+} from "../wasm/mod.ts";
 import { labelsTs, rollingTs } from "../wasm/reference.ts";
 import { type IntWidth, intWidthFor } from "./arrow.ts";
 import { formatDate } from "./dates.ts";
@@ -111,6 +118,12 @@ export interface FeatureOptions {
   impl?: KernelImpl;
   /** A previous result's kernel output, whose arrays are refilled (for chunked processing). */
   reuse?: RollingOutput;
+  /**
+   * Storage widths of the integer feature columns (`FeatureStorage.features`): the kernel writes
+   * their values straight into arrays this narrow. Only for a grid held to the value ranges the
+   * widths come from (`checkColumnRanges`): a value that does not fit would wrap.
+   */
+  widths?: ReadonlyMap<string, IntWidth>;
 }
 
 /** The feature table and the kernel output it views. */
@@ -157,7 +170,12 @@ function featuresOf(daily: Table, groupStarts: Int32Array, options: FeatureOptio
     daysSinceSignup: i32("days_since_signup"),
   };
   const rateWindow = rateWindowOf(options.windows);
-  const kernelOptions = { windows: options.windows, rateWindow, out: options.reuse };
+  const kernelOptions = {
+    windows: options.windows,
+    rateWindow,
+    out: options.reuse,
+    widths: options.widths && rollingWidths(options.widths, options.windows),
+  };
   const k = (options.impl ?? "wasm") === "wasm"
     ? rollingFeatures(input, kernelOptions)
     : rollingTs(input, kernelOptions);
@@ -165,13 +183,22 @@ function featuresOf(daily: Table, groupStarts: Int32Array, options: FeatureOptio
   k.windows.forEach((w, i) => {
     for (const [prefix, c] of SUM_FEATURES) {
       const data = k.sums[c][i];
-      out.push([`${prefix}_${w}d`, data instanceof Int32Array ? { type: "i32", data } : { type: "f64", data }]);
+      out.push([`${prefix}_${w}d`, data instanceof Float64Array ? { type: "f64", data } : { type: "i32", data }]);
     }
     out.push([`quiz_avg_score_${w}d`, { type: "f64", data: k.quizMean[i] }]);
   });
   out.push([`payment_fail_rate_${rateWindow}d`, { type: "f64", data: k.payFailRate }]);
   out.push(["days_since_last_activity", { type: "i32", data: k.daysSinceLastActivity }]);
   return { table: makeTable(out), kernel: k };
+}
+
+/** The kernel's output widths for the feature columns' storage widths `widths` (by column name). */
+function rollingWidths(widths: ReadonlyMap<string, IntWidth>, windows: readonly number[]): RollingWidths {
+  const sums: Record<string, CountWidth[]> = {};
+  for (const [prefix, c] of SUM_FEATURES) {
+    if (USER_DAILY_SCHEMA[c] === "i32") sums[c] = windows.map((w) => widths.get(`${prefix}_${w}d`) ?? 32);
+  }
+  return { sums, daysSinceLastActivity: widths.get("days_since_last_activity") ?? 32 };
 }
 
 /** Options of {@link computeLabels}. */
@@ -258,6 +285,8 @@ export interface TrainingRowsOptions {
   population: Population;
   /** Kernel implementation (default `wasm`). */
   impl?: KernelImpl;
+  /** Storage widths of the integer feature columns, as {@link FeatureOptions.widths}. */
+  widths?: ReadonlyMap<string, IntWidth>;
   /**
    * Kernel outputs and the rows table of a previous chunk, refilled (the previous table must no
    * longer be needed).
@@ -301,6 +330,7 @@ function bothKernels(
     windows: options.windows,
     impl: options.impl,
     reuse: options.reuse?.features,
+    widths: options.widths,
   });
   const lk = labelKernel(daily, groupStarts, { ...options, reuse: options.reuse?.labels });
   return { f, lk };

@@ -148,7 +148,7 @@ export async function runFeatures(
   });
   return await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
-      const r = computeFeatures(chunk, { windows: options.windows, impl: options.impl, reuse });
+      const r = computeFeatures(chunk, { windows: options.windows, impl: options.impl, reuse, widths });
       reuse = r.kernel;
       await emit(r.table);
     }, { ranges, wholeUsers });
@@ -235,17 +235,21 @@ export async function runTrainingSet(
   const tally = new TrainingSetTally();
   let reuse: TrainingRows["kernels"] | undefined;
   const out = joinPath(outDir, "training_dataset.arrow");
-  const { ranges, wholeUsers, storage: { training: widths } } = await gridStorage(dailyPath, options);
+  const { ranges, wholeUsers, storage: widths } = await gridStorage(dailyPath, options);
   const rows = await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
-      const r = computeTrainingRows(chunk, { ...options, reuse });
+      const r = computeTrainingRows(chunk, { ...options, reuse, widths: widths.features });
       reuse = r.kernels;
       tally.excluded += r.excluded;
       if (!tally.wants(r.table.length)) return;
       tally.add(r.table);
       await emit(r.table);
     }, { ranges, wholeUsers });
-  }, { csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined, sync: options.sync, widths });
+  }, {
+    csvPath: options.csv ? joinPath(outDir, "training_dataset.csv") : undefined,
+    sync: options.sync,
+    widths: widths.training,
+  });
   return await tally.finish(outDir, { rows, population: options.population, sync: options.sync });
 }
 
@@ -279,7 +283,7 @@ export async function runFeatureTables(
     labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
       training = await writeTableStream(file("training_dataset"), async (emitTraining) => {
         await forEachUserChunk(dailyPath, async (chunk) => {
-          const r = computeFeatureTables(chunk, { ...options, reuse });
+          const r = computeFeatureTables(chunk, { ...options, reuse, widths: widths.features });
           reuse = r.reuse;
           tally.excluded += r.excluded;
           // The writers have copied or written each table when emit resolves: the feature

@@ -11,7 +11,7 @@
 
 import { churnLabels, rollingFeatures } from "./mod.ts";
 import { labelsReference, labelsTs, rollingReference, rollingTs } from "./reference.ts";
-import type { LabelInput, LabelOutput, NumericColumn, RollingInput, RollingOutput } from "./shapes.ts";
+import type { LabelInput, LabelOutput, NumericColumn, RollingInput, RollingOutput, SumColumn } from "./shapes.ts";
 
 /** Timings of one kernel: the fastest of the runs, in milliseconds. */
 export interface KernelFigures {
@@ -172,7 +172,7 @@ function rollingColumns(
 
 /** Views of rows [a, b) of every output column. */
 function sliceRolling(out: RollingOutput, { a, b }: { a: number; b: number }): RollingOutput {
-  const sums: Record<string, NumericColumn[]> = {};
+  const sums: Record<string, SumColumn[]> = {};
   for (const [name, list] of Object.entries(out.sums)) sums[name] = list.map((c) => c.subarray(a, b));
   return {
     windows: out.windows,

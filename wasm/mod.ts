@@ -19,6 +19,8 @@ import * as core from "./core.wasm";
 import {
   checkLabels,
   checkRolling,
+  type CountArray,
+  countOut,
   type LabelInput,
   type LabelOptions,
   type LabelOutput,
@@ -27,9 +29,12 @@ import {
   type RollingInput,
   type RollingOptions,
   type RollingOutput,
+  type SumColumn,
 } from "./shapes.ts";
 
 export type {
+  CountArray,
+  CountWidth,
   LabelInput,
   LabelOptions,
   LabelOutput,
@@ -37,6 +42,8 @@ export type {
   RollingInput,
   RollingOptions,
   RollingOutput,
+  RollingWidths,
+  SumColumn,
 } from "./shapes.ts";
 
 const arena = new WasmArena(core.memory, core.heap_base());
@@ -49,7 +56,6 @@ export function wasmMemoryBytes(): number {
 /** An Int32 prefix region of `rows + 1` slots, or a double-double Float64 one. */
 type Region = { kind: "i32"; p: number } | { kind: "f64"; hi: number; lo: number };
 
-const ACCEPT_COUNT = [Int32Array, Float64Array] as const;
 const ACCEPT_F64 = [Float64Array] as const;
 
 /**
@@ -102,12 +108,16 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
   const names = Object.keys(input.columns);
 
   // The output arrays, all checked before any work.
-  const sums: Record<string, NumericColumn[]> = {};
+  const sums: Record<string, SumColumn[]> = {};
   for (const name of names) {
     const prev = out?.sums[name];
     sums[name] = windows.map((_, i) =>
       input.columns[name] instanceof Int32Array
-        ? outArray(prev?.[i], rows, { type: Int32Array, accept: ACCEPT_COUNT, name: `sums.${name}[${i}]` })
+        ? countOut(prev?.[i], rows, {
+          width: options.widths?.sums?.[name]?.[i] ?? 32,
+          float: true,
+          name: `sums.${name}[${i}]`,
+        })
         : outArray(prev?.[i] as Float64Array | undefined, rows, {
           type: Float64Array,
           accept: ACCEPT_F64,
@@ -119,11 +129,10 @@ export function rollingFeatures(input: RollingInput, options: RollingOptions): R
     outArray(prev, rows, { type: Float64Array, accept: ACCEPT_F64, name });
   const quizMean = windows.map((_, i) => f64Out(out?.quizMean[i], `quizMean[${i}]`));
   const payFailRate = f64Out(out?.payFailRate, "payFailRate");
-  const daysSinceLastActivity: Int32Array = outArray(out?.daysSinceLastActivity, rows, {
-    type: Int32Array,
-    accept: [Int32Array],
+  const daysSinceLastActivity = countOut(out?.daysSinceLastActivity, rows, {
+    width: options.widths?.daysSinceLastActivity ?? 32,
     name: "daysSinceLastActivity",
-  });
+  }) as CountArray;
 
   // Lay out one block: group starts, one prefix region per distinct input array, the quiz
   // regions, days_since_signup and one scratch region reused by every output.

@@ -12,6 +12,8 @@
 import {
   checkLabels,
   checkRolling,
+  type CountArray,
+  countOut,
   type LabelInput,
   type LabelOptions,
   type LabelOutput,
@@ -20,6 +22,7 @@ import {
   type RollingInput,
   type RollingOptions,
   type RollingOutput,
+  type SumColumn,
 } from "./shapes.ts";
 
 /** Reads a column as Int32 values (what the kernels do with counting inputs). */
@@ -27,7 +30,7 @@ function asInt32(column: NumericColumn): Int32Array {
   return column instanceof Int32Array ? column : Int32Array.from(column);
 }
 
-/** The rolling features by their definitions: the oracle of the Wasm kernel. */
+/** The rolling features by their definitions: the oracle of the Wasm kernel (Int32 and Float64 arrays, ignoring `out` and `widths`). */
 export function rollingReference(input: RollingInput, options: RollingOptions): RollingOutput {
   const { rows, users, windows, rateWindow } = checkRolling(input, options);
   const g = input.groupStarts;
@@ -112,7 +115,6 @@ function scratchFor(n: number): typeof scratch {
   return scratch;
 }
 
-const COUNT = { type: Int32Array, accept: [Int32Array, Float64Array] } as const;
 const F64 = { type: Float64Array, accept: [Float64Array] } as const;
 
 /** Int32 prefix sums with a leading 0 (wrapping, so differences of in-range window sums are exact). */
@@ -151,7 +153,7 @@ export function rollingTs(input: RollingInput, options: RollingOptions): Rolling
   const { rows, users, windows, rateWindow } = checkRolling(input, options);
   const g = input.groupStarts, out = options.out;
   const { pi, pi2, hi, lo } = scratchFor(rows + 1);
-  const windowInt = (p: Int32Array, { w, dest }: { w: number; dest: NumericColumn }): void => {
+  const windowInt = (p: Int32Array, { w, dest }: { w: number; dest: SumColumn }): void => {
     for (let u = 0; u < users; u++) {
       const gs = g[u], ge = g[u + 1], base = p[gs], head = Math.min(ge, gs + w);
       let r = gs;
@@ -169,13 +171,17 @@ export function rollingTs(input: RollingInput, options: RollingOptions): Rolling
       }
     }
   };
-  const sums: Record<string, NumericColumn[]> = {};
+  const sums: Record<string, SumColumn[]> = {};
   for (const [name, column] of Object.entries(input.columns)) {
     const prev = out?.sums[name];
     if (column instanceof Int32Array) {
       prefixInt(column, pi);
       sums[name] = windows.map((w, i) => {
-        const dest: NumericColumn = outArray(prev?.[i], rows, { ...COUNT, name: `sums.${name}[${i}]` });
+        const dest = countOut(prev?.[i], rows, {
+          width: options.widths?.sums?.[name]?.[i] ?? 32,
+          float: true,
+          name: `sums.${name}[${i}]`,
+        });
         windowInt(pi, { w, dest });
         return dest;
       });
@@ -209,11 +215,10 @@ export function rollingTs(input: RollingInput, options: RollingOptions): Rolling
     }
   }
   const active = input.active, dss = input.daysSinceSignup;
-  const daysSinceLastActivity: Int32Array = outArray(out?.daysSinceLastActivity, rows, {
-    type: Int32Array,
-    accept: [Int32Array],
+  const daysSinceLastActivity = countOut(out?.daysSinceLastActivity, rows, {
+    width: options.widths?.daysSinceLastActivity ?? 32,
     name: "daysSinceLastActivity",
-  });
+  }) as CountArray;
   for (let u = 0; u < users; u++) {
     let last = -1;
     for (let r = g[u]; r < g[u + 1]; r++) {

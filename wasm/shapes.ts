@@ -40,14 +40,21 @@ export interface RollingOutput {
   readonly windows: readonly number[];
   /** The window of `payFailRate`. */
   readonly rateWindow: number;
-  /** Per input column name, one array of window sums per window (same element type as the column). */
-  readonly sums: Readonly<Record<string, readonly NumericColumn[]>>;
+  /**
+   * Per input column name, one array of window sums per window: a Float64Array for a Float64
+   * column; for an Int32 column, an Int32Array, or the narrower array {@link RollingOptions.widths}
+   * asks for (or a Float64Array passed as `out`).
+   */
+  readonly sums: Readonly<Record<string, readonly SumColumn[]>>;
   /** Per window, the mean of the non-NaN quiz scores in the window, NaN when there is none. */
   readonly quizMean: readonly Float64Array[];
   /** failed / (failed + success) over `rateWindow`, 0 when there was no payment. */
   readonly payFailRate: Float64Array;
-  /** Rows since the latest active row at or before this one; days_since_signup before the first. */
-  readonly daysSinceLastActivity: Int32Array;
+  /**
+   * Rows since the latest active row at or before this one; days_since_signup before the first
+   * (Int32, or as narrow as {@link RollingOptions.widths} asks).
+   */
+  readonly daysSinceLastActivity: CountArray;
 }
 
 /** Options of the rolling-window kernels. */
@@ -63,6 +70,31 @@ export interface RollingOptions {
    * by a new one; any other array that is too short is an error.
    */
   readonly out?: RollingOutput;
+  /**
+   * Narrower element types for the integer outputs, for a caller that knows from its input's value
+   * ranges that every value fits (one that does not would be stored modulo 2^width): per column of
+   * `input.columns`, one width per window for its sums; and the width of `daysSinceLastActivity`.
+   * Unlisted outputs are Int32. Writing straight into narrow arrays saves their memory and a
+   * conversion when they are stored narrow anyway.
+   */
+  readonly widths?: RollingWidths;
+}
+
+/** Bits per element of an integer output array: 8, 16 or 32. */
+export type CountWidth = 8 | 16 | 32;
+
+/** An integer output array: Int32Array, or narrower where {@link RollingOptions.widths} asks. */
+export type CountArray = Int32Array | Int16Array | Int8Array;
+
+/** An output array of window sums (see {@link RollingOutput.sums}). */
+export type SumColumn = CountArray | Float64Array;
+
+/** Widths of the integer outputs of the rolling kernels (see {@link RollingOptions.widths}). */
+export interface RollingWidths {
+  /** Per column of `input.columns`, the width of its sums in each window (in `windows` order). */
+  readonly sums?: Readonly<Record<string, readonly CountWidth[]>>;
+  /** The width of `daysSinceLastActivity`. */
+  readonly daysSinceLastActivity?: CountWidth;
 }
 
 /** Input of the label kernel: the same grid as {@link RollingInput}, activity only. */
@@ -166,10 +198,36 @@ export function checkRolling(input: RollingInput, options: RollingOptions): Roll
     throw new RangeError("windows must be a non-empty array of positive integers");
   }
   const windows = options.windows.map((w, i) => checkWindow(w, `windows[${i}]`));
+  if (options.widths !== undefined) checkWidths(options.widths, { columns: input.columns, windows: windows.length });
   const rateWindow = options.rateWindow === undefined
     ? (windows.includes(30) ? 30 : Math.max(...windows))
     : checkWindow(options.rateWindow, "rateWindow");
   return { rows, users, windows, rateWindow };
+}
+
+function checkWidth(value: unknown, name: string): void {
+  if (value !== 8 && value !== 16 && value !== 32) {
+    throw new RangeError(`${name} must be 8, 16 or 32, got ${String(value)}`);
+  }
+}
+
+function checkWidths(
+  widths: RollingWidths,
+  { columns, windows }: { columns: Readonly<Record<string, NumericColumn>>; windows: number },
+): void {
+  if (typeof widths !== "object" || widths === null) throw new TypeError("widths must be an object");
+  if (widths.daysSinceLastActivity !== undefined) {
+    checkWidth(widths.daysSinceLastActivity, "widths.daysSinceLastActivity");
+  }
+  for (const [name, list] of Object.entries(widths.sums ?? {})) {
+    if (!(columns[name] instanceof Int32Array)) {
+      throw new TypeError(`widths.sums.${name} names no Int32Array column of the input`);
+    }
+    if (!Array.isArray(list) || list.length !== windows) {
+      throw new RangeError(`widths.sums.${name} must list one width per window (${windows})`);
+    }
+    list.forEach((w, i) => checkWidth(w, `widths.sums.${name}[${i}]`));
+  }
 }
 
 /** The checked shape of a label call. */
@@ -198,14 +256,19 @@ export function checkLabels(input: LabelInput, options: LabelOptions): LabelPlan
 const owned = new WeakSet<ArrayBufferLike>();
 
 /** A typed-array constructor handled by {@link outArray}. */
-export type OutConstructor = Int32ArrayConstructor | Float64ArrayConstructor | Uint8ArrayConstructor;
+export type OutConstructor =
+  | Int32ArrayConstructor
+  | Int16ArrayConstructor
+  | Int8ArrayConstructor
+  | Float64ArrayConstructor
+  | Uint8ArrayConstructor;
 
 /**
  * Returns an array of `rows` elements to write an output into: `prev` itself (or a view of its
  * first rows) when it is long enough, a longer view over its buffer when this folder allocated it,
  * else a new array of type `type`. `accept` lists the types `prev` may have.
  */
-export function outArray<T extends Int32Array | Float64Array | Uint8Array>(
+export function outArray<T extends CountArray | Float64Array | Uint8Array>(
   prev: T | undefined,
   rows: number,
   options: { type: OutConstructor; accept: readonly OutConstructor[]; name: string },
@@ -228,4 +291,22 @@ export function outArray<T extends Int32Array | Float64Array | Uint8Array>(
   const fresh = new options.type(rows) as T;
   owned.add(fresh.buffer);
   return fresh;
+}
+
+const COUNT_TYPES = { 8: Int8Array, 16: Int16Array, 32: Int32Array } as const;
+
+/**
+ * {@link outArray} for an integer output of width `options.width`: a new array of that width, or
+ * `prev` when it is an integer array at least that wide (or a Float64Array, with `float`).
+ */
+export function countOut(
+  prev: SumColumn | undefined,
+  rows: number,
+  options: { width: CountWidth; float?: boolean; name: string },
+): SumColumn {
+  const accept: OutConstructor[] = [Int32Array];
+  if (options.width <= 16) accept.push(Int16Array);
+  if (options.width === 8) accept.push(Int8Array);
+  if (options.float) accept.push(Float64Array);
+  return outArray(prev, rows, { type: COUNT_TYPES[options.width], accept, name: options.name });
 }

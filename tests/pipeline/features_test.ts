@@ -280,6 +280,42 @@ Deno.test("featureStorage() widths hold every value the kernels compute, on rand
   assert.ok(narrowed > 100);
 });
 
+Deno.test("computeFeatureTables() computes features straight into their featureStorage widths, same values", () => {
+  const types = { 8: Int8Array, 16: Int16Array } as const;
+  let narrow = 0;
+  for (const [seed, max] of [[11, 1], [12, 9], [13, 1000]]) {
+    const grid = randomGrid(seed, { users: 40, max });
+    for (const population of ["active", "all"] as const) {
+      const options = { windows: [1, 7, 30, 200], windowDays: 30, population };
+      const widths = featureStorage(integerRanges(grid), options).features;
+      const plain = computeFeatureTables(structuredClone(grid), options);
+      const narrowed = computeFeatureTables(structuredClone(grid), { ...options, widths });
+      const tables = [
+        [plain.features, narrowed.features],
+        [trainingRowsInPlace(plain), trainingRowsInPlace(narrowed)],
+      ];
+      for (const [i, [expected, got]] of tables.entries()) {
+        for (const [name] of expected.columns) {
+          assert.deepEqual(
+            numbers(got, name),
+            numbers(expected, name),
+            `max ${max}, ${population}, table ${i}, ${name}`,
+          );
+        }
+      }
+      for (const [name, width] of widths) {
+        if (name in USER_DAILY_SCHEMA) continue; // the grid's own columns are passed through as they are
+        assert.ok(
+          getColumn(narrowed.features, name, "i32").data instanceof types[width as 8 | 16],
+          `${name} Int${width}`,
+        );
+        narrow++;
+      }
+    }
+  }
+  assert.ok(narrow > 20, `${narrow} narrow feature columns`);
+});
+
 Deno.test("featureStorage() without recorded ranges narrows only what the windows alone bound", () => {
   const s = featureStorage(new Map(), { windows: [7], windowDays: 30 });
   assert.deepEqual([...s.features], []);

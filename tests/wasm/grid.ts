@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { NumericColumn, RollingInput } from "../../wasm/shapes.ts";
+import type { RollingInput } from "../../wasm/shapes.ts";
 
 export { prng } from "../helpers/prng.ts";
 
@@ -149,6 +149,6 @@ export function assertClose(
 }
 
 /** The element type name of a column, for comparing output types. */
-export function kindOf(column: NumericColumn): string {
+export function kindOf(column: ArrayBufferView): string {
   return column.constructor.name;
 }

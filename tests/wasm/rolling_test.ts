@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { BLOCK_ROWS, rollingFeatures, type RollingOutput, wasmMemoryBytes } from "../../wasm/mod.ts";
+import {
+  BLOCK_ROWS,
+  type CountWidth,
+  rollingFeatures,
+  type RollingOutput,
+  type RollingWidths,
+  wasmMemoryBytes,
+} from "../../wasm/mod.ts";
 import { rollingReference, rollingTs } from "../../wasm/reference.ts";
 import {
   assertClose,
@@ -249,4 +256,77 @@ Deno.test("rollingFeatures() rejects bad input with a clear error", () => {
   assert.throws(bad({}, { windows: [2.5] }), { name: "RangeError", message: /got 2\.5/ });
   assert.throws(bad({}, { windows: [] }), { name: "RangeError", message: /windows must be a non-empty array/ });
   assert.throws(bad({}, { rateWindow: 0 }), { name: "RangeError", message: /rateWindow must be a positive integer/ });
+});
+
+Deno.test("rollingFeatures() and rollingTs() write integer outputs into the narrow arrays widths asks for", () => {
+  const rand = prng(515);
+  for (let trial = 0; trial < 12; trial++) {
+    const grid = randomGrid(rand, { users: trial % 4 === 3 ? 120 : undefined });
+    const windows = randomWindows(rand);
+    const expected = rollingReference(grid, { windows });
+    // Each window's sums as narrow as its values allow, cycling 8/16/32 where they allow all.
+    const widthFor = (values: ArrayLike<number>, i: number): CountWidth => {
+      let lo = 0, hi = 0;
+      for (let r = 0; r < values.length; r++) [lo, hi] = [Math.min(lo, values[r]), Math.max(hi, values[r])];
+      const fits: CountWidth[] = [32];
+      if (lo >= -32768 && hi <= 32767) fits.push(16);
+      if (lo >= -128 && hi <= 127) fits.push(8);
+      return fits[(trial + i) % fits.length];
+    };
+    const sums: Record<string, CountWidth[]> = {};
+    for (const [name, column] of Object.entries(grid.columns)) {
+      if (column instanceof Int32Array) sums[name] = expected.sums[name].map((e, i) => widthFor(e, i));
+    }
+    const widths = { sums, daysSinceLastActivity: widthFor(expected.daysSinceLastActivity, 0) };
+    const types: Record<CountWidth, string> = { 8: "Int8Array", 16: "Int16Array", 32: "Int32Array" };
+    for (const [impl, run] of [["wasm", rollingFeatures], ["typescript", rollingTs]] as const) {
+      const what = `${impl} trial ${trial} ${windows}`;
+      // Twice: fresh arrays, then the first result's narrow arrays refilled.
+      const first = run(grid, { windows, widths });
+      for (const actual of [first, run(grid, { windows, widths, out: first })]) {
+        for (const [name, list] of Object.entries(sums)) {
+          list.forEach((w, i) => {
+            assert.equal(kindOf(actual.sums[name][i]), types[w], `${what}: type of ${name}[${i}]`);
+            assertExact(actual.sums[name][i], expected.sums[name][i], { what: `${what}: ${name}[${i}]` });
+          });
+        }
+        assert.equal(kindOf(actual.daysSinceLastActivity), types[widths.daysSinceLastActivity], what);
+        assertExact(actual.daysSinceLastActivity, expected.daysSinceLastActivity, { what: `${what}: dsla` });
+        expected.quizMean.forEach((e, i) => assertClose(actual.quizMean[i], e, { what: `${what}: quiz ${i}` }));
+      }
+    }
+  }
+});
+
+Deno.test("rollingFeatures() rejects bad widths and out arrays narrower than they ask", () => {
+  const grid = smallGrid();
+  const windows = [2, 3];
+  const run = (widths: unknown, out?: RollingOutput) => () =>
+    rollingFeatures(grid, { windows, widths: widths as RollingWidths, out });
+  assert.throws(run({ sums: { events: [8, 12] } }), {
+    name: "RangeError",
+    message: "widths.sums.events[1] must be 8, 16 or 32, got 12",
+  });
+  assert.throws(run({ sums: { events: [8] } }), {
+    name: "RangeError",
+    message: "widths.sums.events must list one width per window (2)",
+  });
+  assert.throws(run({ sums: { watch_minutes: [8, 8] } }), {
+    name: "TypeError",
+    message: "widths.sums.watch_minutes names no Int32Array column of the input",
+  });
+  assert.throws(run({ daysSinceLastActivity: 64 }), {
+    name: "RangeError",
+    message: "widths.daysSinceLastActivity must be 8, 16 or 32, got 64",
+  });
+  // An Int8 array cannot take sums asked for as Int16; an Int32 one can.
+  const narrow = rollingFeatures(grid, { windows, widths: { sums: { events: [8, 8] } } });
+  assert.throws(run({ sums: { events: [16, 16] } }, narrow), {
+    name: "TypeError",
+    message: "out.sums.events[0] must be one of Int32Array, Int16Array, Float64Array",
+  });
+  const wide = rollingFeatures(grid, { windows });
+  const refilled = rollingFeatures(grid, { windows, widths: { sums: { events: [8, 8] } }, out: wide });
+  assert.equal(refilled.sums.events[0], wide.sums.events[0]);
+  assert.deepEqual([...refilled.sums.events[0]], [2, 2, 0, 3, 3, 0, 0, 1]);
 });
