@@ -240,12 +240,15 @@ function labelKernel(daily: Table, groupStarts: Int32Array, options: LabelOption
     : labelsTs(input, { windowDays: options.windowDays, out: options.reuse });
 }
 
-/** labels_daily from the label kernel's output: the labelled rows only (refilling `reuse`'s arrays). */
-function labelsTable(daily: Table, k: LabelOutput, options: { reuse?: Table }): Table {
+/**
+ * labels_daily from the label kernel's output: the labelled rows only (refilling `reuse`'s arrays;
+ * `keep`, when given, holds the row numbers: one element per row of `daily`).
+ */
+function labelsTable(daily: Table, k: LabelOutput, options: { reuse?: Table; keep?: Int32Array }): Table {
   const rows = daily.length;
   let n = 0;
   for (let r = 0; r < rows; r++) n += k.labelled[r];
-  const keep = new Int32Array(n);
+  const keep = options.keep?.subarray(0, n) ?? new Int32Array(n);
   for (let r = 0, j = 0; r < rows; r++) if (k.labelled[r]) keep[j++] = r;
   const prev = options.reuse?.columns;
   const take = (name: string, col: Column): [string, Column] => [
@@ -405,9 +408,10 @@ export interface FeatureTables {
  */
 export function computeFeatureTables(daily: Table, options: FeatureTablesOptions): FeatureTables {
   const { f, lk } = bothKernels(daily, options);
-  const labels = labelsTable(daily, lk, { reuse: options.reuse?.labelRows });
   const n = daily.length;
+  // The labels' row numbers first, then the training rows', in one buffer.
   const keep = arrayFor(Int32Array, n, { reuse: options.reuse?.keep });
+  const labels = labelsTable(daily, lk, { reuse: options.reuse?.labelRows, keep });
   const churn = arrayFor(Int32Array, n, { reuse: options.reuse?.churn });
   const { rows, excluded } = trainingRowIndices(lk, { population: options.population, into: keep });
   return {

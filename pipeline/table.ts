@@ -200,8 +200,14 @@ export function toInt32Array(data: IntArray): Int32Array {
 }
 
 /**
- * `dst[i] = src[indices[i]]` for every i, with runs of consecutive indices (the common case:
- * rows kept in order) copied as blocks.
+ * Runs of consecutive indices at least this long are copied as blocks by {@link gather}; shorter
+ * ones element by element, which allocates nothing (a block copy needs a subarray object).
+ */
+const BLOCK_COPY = 256;
+
+/**
+ * `dst[i] = src[indices[i]]` for every i, with long runs of consecutive indices (the common
+ * case: rows kept in order) copied as blocks.
  */
 function gather<T extends Numbers>(dst: T, src: T, indices: Int32Array): void {
   const n = indices.length;
@@ -210,8 +216,8 @@ function gather<T extends Numbers>(dst: T, src: T, indices: Int32Array): void {
     const start = indices[i];
     let j = i + 1;
     while (j < n && indices[j] === start + (j - i)) j++;
-    if (j - i >= 8) dst.set(src.subarray(start, start + (j - i)) as never, i);
-    else for (let k = i; k < j; k++) dst[k] = src[indices[k]];
+    if (j - i >= BLOCK_COPY) dst.set(src.subarray(start, start + (j - i)) as never, i);
+    else for (let k = i; k < j; k++) dst[k] = src[start + (k - i)];
     i = j;
   }
 }
