@@ -255,7 +255,7 @@ Deno.test("the Arrow readers reject a file cut short, at a message boundary or i
 
 Deno.test("atomicWrite() keeps two files written side by side in order, and a failure leaves no temp file", async () => {
   const dir = await Deno.makeTempDir();
-  // 30 MB per file in 100 kB chunks, written side by side: many coalesced writes in flight.
+  // 30 MB per file in 100 kB chunks, written side by side: many coalesced writes, interleaved.
   const chunks = Array.from({ length: 300 }, () => randomBytes(100_000));
   const expected = new Uint8Array(300 * 100_000);
   chunks.forEach((c, i) => expected.set(c, i * 100_000));
@@ -272,7 +272,7 @@ Deno.test("atomicWrite() keeps two files written side by side in order, and a fa
   const want = await sha256(expected);
   assert.equal(await sha256(await Deno.readFile(`${dir}/a.bin`)), want);
   assert.equal(await sha256(await Deno.readFile(`${dir}/b.bin`)), want);
-  // The producer fails with writes still queued: the error surfaces, the old file stays.
+  // The producer fails after many writes: the error surfaces, the old file stays.
   await assert.rejects(
     () =>
       atomicWrite(`${dir}/a.bin`, async (write) => {
