@@ -6,7 +6,10 @@
  * Flags: `--sizes 2000,20000,100000` (users), `--days 120`, `--dir bench-data`,
  * `--keep` (keep the generated data), `--json FILE` (also write the figures),
  * `--models-max-users 20000` (largest size at which the models are compared with scikit-learn),
- * `--candidate-max-users 20000` (largest size at which the trees are trained as a step).
+ * `--candidate-max-users 20000` (largest size at which the trees are trained as a step),
+ * `--repeat 5` (runs of each feature step at sizes up to 20,000 users, where one run takes well
+ * under a second and the machine's noise is as large as the differences: medians are reported,
+ * with the range).
  *
  * @module
  */
@@ -34,6 +37,15 @@ export interface BenchRow {
   csv_bytes: number;
   /** The step's own seconds as it logged them (no Deno start-up, no module loading), when it logs them. */
   step_seconds?: number;
+  /** Runs of the step when it was repeated: the figures are then medians (peak RSS: the largest). */
+  runs?: number;
+  /** The smallest and largest own seconds of the repeated runs. */
+  step_seconds_range?: [number, number];
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -164,6 +176,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       keep: { type: "boolean", default: false },
       "models-max-users": { type: "string", default: "20000" },
       "candidate-max-users": { type: "string", default: "20000" },
+      repeat: { type: "string", default: "5" },
       json: { type: "string" },
     },
   });
@@ -216,17 +229,26 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     // The feature steps log their own time ("… in 0.21 s"): the step without process start-up.
     const featureSteps = ["features", "labels", "training-set", "features:all"];
     const steps = [...featureSteps, "train", ...candidate, "promote", "score"];
+    const repeat = n <= 20000 ? Math.max(1, Number(values.repeat)) : 1;
     for (const step of steps) {
-      const r = await runStep([step], env);
-      const own = featureSteps.includes(step) ? / in (\d+(?:\.\d+)?) s\s*$/m.exec(r.log) : null;
+      const runs = featureSteps.includes(step) ? repeat : 1;
+      const seconds: number[] = [], owns: number[] = [], peaks: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const r = await runStep([step], env);
+        seconds.push(r.seconds);
+        if (r.peak !== null) peaks.push(r.peak);
+        const own = featureSteps.includes(step) ? / in (\d+(?:\.\d+)?) s\s*$/m.exec(r.log) : null;
+        if (own) owns.push(Number(own[1]));
+      }
       rows.push({
         users: n,
         step,
-        seconds: r.seconds,
-        peak_rss_mib: r.peak && r.peak / 2 ** 20,
+        seconds: median(seconds),
+        peak_rss_mib: peaks.length > 0 ? Math.max(...peaks) / 2 ** 20 : null,
         rows: gridRows,
         csv_bytes: 0,
-        ...(own ? { step_seconds: Number(own[1]) } : {}),
+        ...(owns.length > 0 ? { step_seconds: median(owns) } : {}),
+        ...(runs > 1 ? { runs, step_seconds_range: [Math.min(...owns), Math.max(...owns)] as [number, number] } : {}),
       });
     }
     if (candidate.length > 0) {
@@ -266,6 +288,10 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
           (r.rows / r.seconds).toExponential(2).padStart(9)
         }   ${(r.csv_bytes / 1e6 / r.seconds).toFixed(1).padStart(8)}   ${fmt(r.peak_rss_mib, 0).padStart(8)}   ${
           r.step_seconds === undefined ? "" : fmt(r.step_seconds).padStart(8)
+        }${
+          r.step_seconds_range
+            ? `   (median of ${r.runs}: ${fmt(r.step_seconds_range[0])}–${fmt(r.step_seconds_range[1])})`
+            : ""
         }`,
       );
     }
