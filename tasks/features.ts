@@ -114,11 +114,11 @@ export async function forEachUserChunk(
  * Pass the ranges and `wholeUsers` (the grid's batches hold whole users) on to
  * {@link forEachUserChunk}, which holds the grid to them.
  */
-export async function gridStorage(
+export function gridStorage(
   path: string,
   options: { windows: readonly number[]; windowDays: number },
-): Promise<{ ranges: ColumnRanges; wholeUsers: boolean; storage: FeatureStorage }> {
-  const schema = await readArrowSchema(path);
+): { ranges: ColumnRanges; wholeUsers: boolean; storage: FeatureStorage } {
+  const schema = readArrowSchema(path);
   const ranges = schemaRanges(schema);
   const wholeUsers = schema.metadata.get(GRID_BATCHES_KEY) === WHOLE_USERS;
   return { ranges, wholeUsers, storage: featureStorage(ranges, options) };
@@ -142,7 +142,7 @@ export async function runFeatures(
 ): Promise<number> {
   let reuse: RollingOutput | undefined;
   const out = joinPath(outDir, "user_features_daily.arrow");
-  const { ranges, wholeUsers, storage: { features: widths } } = await gridStorage(dailyPath, {
+  const { ranges, wholeUsers, storage: { features: widths } } = gridStorage(dailyPath, {
     windows: options.windows,
     windowDays: 0,
   });
@@ -163,7 +163,7 @@ export async function runLabels(
 ): Promise<number> {
   let reuse: LabelOutput | undefined;
   const out = joinPath(outDir, "labels_daily.arrow");
-  const { ranges, wholeUsers, storage: { labels: widths } } = await gridStorage(dailyPath, {
+  const { ranges, wholeUsers, storage: { labels: widths } } = gridStorage(dailyPath, {
     windows: [],
     windowDays: options.windowDays,
   });
@@ -235,7 +235,7 @@ export async function runTrainingSet(
   const tally = new TrainingSetTally();
   let reuse: TrainingRows["kernels"] | undefined;
   const out = joinPath(outDir, "training_dataset.arrow");
-  const { ranges, wholeUsers, storage: widths } = await gridStorage(dailyPath, options);
+  const { ranges, wholeUsers, storage: widths } = gridStorage(dailyPath, options);
   const rows = await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
       const r = computeTrainingRows(chunk, { ...options, reuse, widths: widths.features });
@@ -278,7 +278,7 @@ export async function runFeatureTables(
   const tally = new TrainingSetTally();
   let labels = 0, training = 0;
   let reuse: FeatureTables["reuse"] | undefined;
-  const { ranges, wholeUsers, storage: widths } = await gridStorage(dailyPath, options);
+  const { ranges, wholeUsers, storage: widths } = gridStorage(dailyPath, options);
   const features = await writeTableStream(file("user_features_daily"), async (emitFeatures) => {
     labels = await writeTableStream(file("labels_daily"), async (emitLabels) => {
       training = await writeTableStream(file("training_dataset"), async (emitTraining) => {

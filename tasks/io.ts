@@ -130,9 +130,9 @@ export async function atomicWrite(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
+  Deno.mkdirSync(dir, { recursive: true });
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
   const out = coalescingWriter(file);
   // Resolved at once: the chunk has been copied or written when write returns.
   const write = (chunk: Uint8Array): Promise<void> => {
@@ -402,16 +402,20 @@ function hasArrowEnd(bytes: Uint8Array): boolean {
  * Reads an Arrow IPC stream file message by message: metadata and dictionary
  * bodies as copies, record-batch bodies as views of one reused buffer (so
  * reading never allocates fresh memory per batch, and nothing is copied twice).
+ *
+ * The reads are synchronous: the steps that read are computing on this thread anyway, a read
+ * from the page cache takes a fraction of a millisecond, and handing it to another thread took
+ * longer than that (the first read of the 2,000-user feature step waited 8 ms).
  */
-async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<Uint8Array> {
+function* arrowMessages(file: Deno.FsFile, path: string): Generator<Uint8Array> {
   // Sized by the first record batch (fresh memory is slow: no larger than needed).
   let buf = new Uint8Array(0);
   const head = new Uint8Array(8);
   const view = new DataView(head.buffer);
-  const readExactly = async (into: Uint8Array): Promise<boolean> => {
+  const readExactly = (into: Uint8Array): boolean => {
     let off = 0;
     while (off < into.length) {
-      const n = await file.read(into.subarray(off));
+      const n = file.readSync(into.subarray(off));
       if (n === null) {
         if (off === 0) return false;
         throw new Error(`Cannot read ${path}: the Arrow stream ends in the middle of a message`);
@@ -421,11 +425,11 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
     return true;
   };
   for (;;) {
-    if (!(await readExactly(head.subarray(0, 4)))) throw incompleteArrow(path);
+    if (!readExactly(head.subarray(0, 4))) throw incompleteArrow(path);
     let size = view.getInt32(0, true);
     const continuation = size === -1;
     if (continuation) {
-      if (!(await readExactly(head.subarray(4, 8)))) return;
+      if (!readExactly(head.subarray(4, 8))) return;
       size = view.getInt32(4, true);
     }
     if (size === 0) {
@@ -434,7 +438,7 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
     }
     const meta = new Uint8Array((continuation ? 8 : 4) + size);
     meta.set(head.subarray(0, continuation ? 8 : 4));
-    await readExactly(meta.subarray(continuation ? 8 : 4));
+    readExactly(meta.subarray(continuation ? 8 : 4));
     const message = Message.decode(meta.subarray(continuation ? 8 : 4));
     yield meta;
     const bodyLength = Number(message.bodyLength);
@@ -442,20 +446,20 @@ async function* arrowMessages(file: Deno.FsFile, path: string): AsyncGenerator<U
     if (message.headerType === MessageHeader.RecordBatch) {
       if (bodyLength > buf.length) buf = new Uint8Array(Math.max(bodyLength, Math.ceil(buf.length * 1.25)));
       const body = buf.subarray(0, bodyLength);
-      await readExactly(body);
+      readExactly(body);
       yield body;
     } else {
       const body = new Uint8Array(bodyLength);
-      await readExactly(body);
+      readExactly(body);
       yield body;
     }
   }
 }
 
 /** Opens an Arrow file for reading, naming it when it is missing. */
-async function openArrow(path: string): Promise<Deno.FsFile> {
+function openArrow(path: string): Deno.FsFile {
   try {
-    return await Deno.open(path);
+    return Deno.openSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new Error(`Cannot read ${path}: file not found (run the step that writes it first)`);
@@ -470,10 +474,10 @@ async function openArrow(path: string): Promise<Deno.FsFile> {
  *
  * @throws {Error} naming the file when it is missing or does not start with a schema.
  */
-export async function readArrowSchema(path: string): Promise<Schema> {
-  const file = await openArrow(path);
+export function readArrowSchema(path: string): Schema {
+  const file = openArrow(path);
   try {
-    const first = await arrowMessages(file, path).next();
+    const first = arrowMessages(file, path).next();
     const message = first.done ? null : messageOf(first.value);
     if (message === null || !message.isSchema()) {
       throw new Error(`Cannot read ${path} as an Arrow IPC table: it does not start with a schema`);
@@ -492,22 +496,20 @@ export async function readArrowSchema(path: string): Promise<Schema> {
  * @throws {Error} naming the file when it is missing or not Arrow IPC.
  */
 export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
-  const file = await openArrow(path);
+  const file = openArrow(path);
   try {
     const messages = arrowMessages(file, path);
-    const first = await messages.next();
+    const first = messages.next();
     const schema = first.done ? null : messageOf(first.value);
     if (schema?.isSchema() && ArrowStreamDecoder.supports(schema.header() as Schema)) {
       // Our own kinds of columns: decoded straight from the message bodies.
       const decoder = new ArrowStreamDecoder(schema.header() as Schema);
       for (;;) {
-        const next = await messages.next();
+        const next = messages.next();
         if (next.done) return;
         const message = messageOf(next.value);
         if (message === null) return; // the end-of-stream marker
-        const body = Number(message.bodyLength) > 0
-          ? (await messages.next()).value ?? new Uint8Array(0)
-          : new Uint8Array(0);
+        const body = Number(message.bodyLength) > 0 ? messages.next().value ?? new Uint8Array(0) : new Uint8Array(0);
         let table: Table | null;
         try {
           table = decoder.decode(message, body);

@@ -56,7 +56,7 @@ Deno.test("prepareTask writes Arrow tables and, with --csv, readable CSV copies"
   assert.equal(summary.user_daily.rows, 9);
   // The grid's schema records its value ranges, for the feature steps to size their columns.
   const daily = await readArrowTable(`${out}/user_daily.arrow`);
-  const schema = await readArrowSchema(`${out}/user_daily.arrow`);
+  const schema = readArrowSchema(`${out}/user_daily.arrow`);
   const ranges = schemaRanges(schema);
   assert.deepEqual(ranges, integerRanges(daily));
   assert.ok(ranges.has("logins_count") && ranges.has("as_of_date"));
