@@ -209,6 +209,8 @@ export interface LabelOptions {
   impl?: KernelImpl;
   /** A previous result's kernel output, whose arrays are refilled. */
   reuse?: LabelOutput;
+  /** A previous result's table, whose arrays are refilled (it must no longer be needed). */
+  reuseTable?: Table;
 }
 
 /** The labels table and the kernel output. */
@@ -229,7 +231,7 @@ export interface LabelResult {
  */
 export function computeLabels(daily: Table, options: LabelOptions): LabelResult {
   const kernel = labelKernel(daily, checkUserDaily(daily), options);
-  return { table: labelsTable(daily, kernel, {}), kernel };
+  return { table: labelsTable(daily, kernel, { reuse: options.reuseTable }), kernel };
 }
 
 /** The label kernel on a checked grid. */

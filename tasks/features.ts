@@ -161,7 +161,7 @@ export async function runLabels(
   outDir: string,
   options: FeatureStepOptions & { windowDays: number },
 ): Promise<number> {
-  let reuse: LabelOutput | undefined;
+  let reuse: LabelOutput | undefined, reuseTable: Table | undefined;
   const out = joinPath(outDir, "labels_daily.arrow");
   const { ranges, wholeUsers, storage: { labels: widths } } = gridStorage(dailyPath, {
     windows: [],
@@ -169,8 +169,9 @@ export async function runLabels(
   });
   return await writeTableStream(out, async (emit) => {
     await forEachUserChunk(dailyPath, async (chunk) => {
-      const r = computeLabels(chunk, { windowDays: options.windowDays, impl: options.impl, reuse });
+      const r = computeLabels(chunk, { windowDays: options.windowDays, impl: options.impl, reuse, reuseTable });
       reuse = r.kernel;
+      reuseTable = r.table;
       await emit(r.table);
     }, { ranges, wholeUsers });
   }, { csvPath: options.csv ? joinPath(outDir, "labels_daily.csv") : undefined, sync: options.sync, widths });

@@ -210,13 +210,14 @@ async function labelsFor(
 ): Promise<{ labels: Map<number, Map<number, number>>; last: number | null }> {
   const labels = new Map<number, Map<number, number>>([...dates].map((d) => [d, new Map()]));
   let last: number | null = null;
-  let reuse: LabelOutput | undefined;
+  let reuse: LabelOutput | undefined, reuseTable: Table | undefined;
   await forEachUserChunk(dailyPath, async (chunk) => {
     const all = getColumn(chunk, "as_of_date", "date").data;
     for (let i = 0; i < all.length; i++) if (last === null || all[i] > last) last = all[i];
     if (chunk.length === 0) return;
-    const r = computeLabels(chunk, { windowDays, reuse });
+    const r = computeLabels(chunk, { windowDays, reuse, reuseTable });
     reuse = r.kernel;
+    reuseTable = r.table;
     const uid = getColumn(r.table, "user_id", "i32").data, d = getColumn(r.table, "as_of_date", "date").data;
     const y = getColumn(r.table, "churn_label", "i32").data;
     for (let i = 0; i < d.length; i++) labels.get(d[i])?.set(uid[i], y[i]);

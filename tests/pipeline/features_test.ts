@@ -80,6 +80,28 @@ Deno.test("computeLabels() matches the pandas formulas on the conformance fixtur
   }
 });
 
+Deno.test("computeLabels() refills the arrays of the table passed back as reuseTable, chunk by chunk", () => {
+  const chunker = new UserChunker({ maxRows: 70 });
+  const chunks = [...chunker.push(daily), ...chunker.finish()];
+  assert.ok(chunks.length > 2);
+  let reuse, reuseTable: Table | undefined;
+  for (const [k, chunk] of chunks.entries()) {
+    const expected = computeLabels(chunk, { windowDays: 30 }).table;
+    const r = computeLabels(chunk, { windowDays: 30, reuse, reuseTable });
+    if (reuseTable !== undefined) {
+      assert.equal(
+        getColumn(r.table, "user_id", "i32").data.buffer,
+        getColumn(reuseTable, "user_id", "i32").data.buffer,
+      );
+    }
+    for (const [name] of expected.columns) {
+      assert.deepEqual(numbers(r.table, name), numbers(expected, name), `chunk ${k} ${name}`);
+    }
+    reuse = r.kernel;
+    reuseTable = r.table;
+  }
+});
+
 Deno.test("computeFeatures() accepts any list of windows and names the columns after them", () => {
   const { table } = computeFeatures(daily, { windows: [3, 10] });
   for (const name of ["logins_3d", "watch_minutes_10d", "quiz_avg_score_3d", "payment_fail_rate_10d"]) {
