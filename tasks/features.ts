@@ -399,7 +399,7 @@ export const featuresTask: Task = {
     });
     log(
       `${rows} rows, windows ${windows.join("/")} days → ${output}/user_features_daily.arrow in ${
-        ((performance.now() - t0) / 1000).toFixed(2)
+        ((performance.now() - t0) / 1000).toFixed(3)
       } s`,
     );
     return 0;
@@ -435,7 +435,7 @@ export const labelsTask: Task = {
     });
     log(
       `${rows} labelled rows (W = ${w} days) → ${output}/labels_daily.arrow in ${
-        ((performance.now() - t0) / 1000).toFixed(2)
+        ((performance.now() - t0) / 1000).toFixed(3)
       } s`,
     );
     return 0;
@@ -457,7 +457,7 @@ export const trainingSetTask: Task = {
       `${s.rows} rows, churn rate ${
         (s.churn_rate * 100).toFixed(1)
       }% (population ${population}, ${s.excluded_by_population} labelled rows left out) → ${output}/training_dataset.arrow in ${
-        ((performance.now() - t0) / 1000).toFixed(2)
+        ((performance.now() - t0) / 1000).toFixed(3)
       } s`,
     );
     return 0;
@@ -481,7 +481,7 @@ export const featureTablesTask: Task = {
       } days), ${s.labels} labelled rows ` +
         `(W = ${config.churn.window_days} days), ${s.training.rows} training rows, churn rate ${
           (s.training.churn_rate * 100).toFixed(1)
-        }% (population ${population}) → ${output} in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+        }% (population ${population}) → ${output} in ${((performance.now() - t0) / 1000).toFixed(3)} s`,
     );
     return 0;
   },
