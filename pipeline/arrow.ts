@@ -250,6 +250,13 @@ function withoutLastMessage(chunks: Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Arrow vectors of dictionaries, by the array they were built from and its length then (a
+ * dictionary only grows), shared by the encoders: the tables written side by side from one grid
+ * share its dictionaries, and building a vector is the library's slowest step on first use.
+ */
+const dictionaryVectors = new WeakMap<readonly string[], { size: number; vector: Vector<Utf8> }>();
+
+/**
  * Encodes tables with one schema as one Arrow IPC stream, batch by batch: the
  * first `encode()` fixes the schema; dictionaries may grow between batches (a
  * replacement dictionary is written when they change). Returned chunks are
@@ -322,9 +329,13 @@ export class ArrowStreamEncoder {
   #dictionary(name: string, dictionary: readonly string[]): Vector<Utf8> {
     const cached = this.#dicts.get(name);
     if (cached && cached.source === dictionary && cached.size === dictionary.length) return cached.vector;
-    const vector = vectorFromArray([...dictionary], new Utf8());
-    this.#dicts.set(name, { source: dictionary, size: dictionary.length, vector });
-    return vector;
+    let shared = dictionaryVectors.get(dictionary);
+    if (shared === undefined || shared.size !== dictionary.length) {
+      shared = { size: dictionary.length, vector: vectorFromArray([...dictionary], new Utf8()) };
+      dictionaryVectors.set(dictionary, shared);
+    }
+    this.#dicts.set(name, { source: dictionary, size: dictionary.length, vector: shared.vector });
+    return shared.vector;
   }
 
   /**
