@@ -316,3 +316,35 @@ export function labels(
     }
   }
 }
+
+/**
+ * The smallest and largest of the `n` (at least 1) Int32 values at `p`: written to `out` (Int32
+ * slot 0 and slot 1). Four values at a time with v128.
+ */
+export function range_i32(p: usize, n: i32, out: usize): void {
+  let lo: i32 = i32At(p, 0), hi: i32 = lo;
+  let i = 0;
+  if (SIMD && n >= 8) {
+    let vlo = i32x4.splat(lo), vhi = vlo;
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(p + (<usize> i << 2));
+      vlo = i32x4.min_s(vlo, v);
+      vhi = i32x4.max_s(vhi, v);
+    }
+    lo = min(
+      min(i32x4.extract_lane(vlo, 0), i32x4.extract_lane(vlo, 1)),
+      min(i32x4.extract_lane(vlo, 2), i32x4.extract_lane(vlo, 3)),
+    );
+    hi = max(
+      max(i32x4.extract_lane(vhi, 0), i32x4.extract_lane(vhi, 1)),
+      max(i32x4.extract_lane(vhi, 2), i32x4.extract_lane(vhi, 3)),
+    );
+  }
+  for (; i < n; i++) {
+    const v = i32At(p, i);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  store<i32>(out, lo);
+  store<i32>(out + 4, hi);
+}
