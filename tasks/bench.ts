@@ -7,9 +7,10 @@
  * `--keep` (keep the generated data), `--json FILE` (also write the figures),
  * `--models-max-users 20000` (largest size at which the models are compared with scikit-learn),
  * `--candidate-max-users 20000` (largest size at which the trees are trained as a step),
- * `--repeat 5` (runs of each feature step at sizes up to 20,000 users, where one run takes well
- * under a second and the machine's noise is as large as the differences: medians are reported,
- * with the range).
+ * `--repeat 5` (runs of each feature step: the median is reported, with the range; half as many,
+ * rounded up, above 20,000 users. At 2,000 users a run takes a fifth of a second and the machine's
+ * noise is as large as the differences; at 100,000 users the same step took 4 s or 10 s depending
+ * on what the disk was still doing for the steps before).
  *
  * @module
  */
@@ -229,7 +230,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     // The feature steps log their own time ("… in 0.21 s"): the step without process start-up.
     const featureSteps = ["features", "labels", "training-set", "features:all"];
     const steps = [...featureSteps, "train", ...candidate, "promote", "score"];
-    const repeat = n <= 20000 ? Math.max(1, Number(values.repeat)) : 1;
+    const repeat = Math.max(1, n <= 20000 ? Number(values.repeat) : Math.ceil(Number(values.repeat) / 2));
     for (const step of steps) {
       const runs = featureSteps.includes(step) ? repeat : 1;
       const seconds: number[] = [], owns: number[] = [], peaks: number[] = [];
