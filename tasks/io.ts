@@ -109,6 +109,42 @@ function coalescingWriter(file: Deno.FsFile): CoalescingWriter {
 
 const DONE = Promise.resolve();
 
+/** Milliseconds of work after which a {@link Pacer} gives the event loop a turn, or null (off). */
+let sliceMs: number | null = null;
+
+/**
+ * Makes long steps give the event loop a turn every `ms` milliseconds (see {@link Pacer}), or
+ * never (`null`, the default). The service turns it on, since its schedules run the steps in the
+ * process that answers requests; a command-line run has nothing waiting and pays nothing.
+ *
+ * @throws {RangeError} when `ms` is not a positive number or null.
+ */
+export function setEventLoopSlice(ms: number | null): void {
+  if (ms !== null && !(ms > 0)) throw new RangeError(`The event loop slice must be a positive number of ms, got ${ms}`);
+  sliceMs = ms;
+}
+
+/** The slice set by {@link setEventLoopSlice}: milliseconds, or null when off. */
+export function eventLoopSlice(): number | null {
+  return sliceMs;
+}
+
+/**
+ * Gives the event loop a turn (a zero-delay timer: pending I/O is polled and due timers run) when
+ * the slice set by {@link setEventLoopSlice} has passed since the last one. The steps read and
+ * write their files synchronously, so without it they would hold the thread from start to end.
+ */
+export class Pacer {
+  #last = performance.now();
+
+  /** Gives the event loop a turn when a slice has passed since the last one. */
+  async pace(): Promise<void> {
+    if (sliceMs === null || performance.now() - this.#last < sliceMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#last = performance.now();
+  }
+}
+
 /** Options of {@link atomicWrite}. */
 export interface AtomicWriteOptions {
   /**
@@ -491,7 +527,9 @@ export function readArrowSchema(path: string): Schema {
 /**
  * Streams an Arrow IPC file batch by batch as tables, so a table larger than
  * memory can be processed. Each table is a view of a reused buffer: it is valid
- * until the next one is requested (copy what must outlive it).
+ * until the next one is requested (copy what must outlive it). The file is read synchronously;
+ * in the service, the event loop gets a turn between batches every slice (see {@link Pacer}),
+ * the caller's work on the batches included.
  *
  * @throws {Error} naming the file when it is missing or not Arrow IPC.
  */
@@ -504,7 +542,9 @@ export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
     if (schema?.isSchema() && ArrowStreamDecoder.supports(schema.header() as Schema)) {
       // Our own kinds of columns: decoded straight from the message bodies.
       const decoder = new ArrowStreamDecoder(schema.header() as Schema);
+      const pacer = new Pacer();
       for (;;) {
+        await pacer.pace();
         const next = messages.next();
         if (next.done) return;
         const message = messageOf(next.value);
@@ -528,7 +568,11 @@ export async function* readArrowBatches(path: string): AsyncGenerator<Table> {
     } catch (e) {
       throw new Error(`Cannot read ${path} as an Arrow IPC table: ${(e as Error).message}`);
     }
-    for await (const batch of reader) yield tableFromArrowBatch(batch);
+    const pacer = new Pacer();
+    for await (const batch of reader) {
+      yield tableFromArrowBatch(batch);
+      await pacer.pace();
+    }
   } finally {
     file.close();
   }

@@ -18,6 +18,7 @@
 
 import type { Config } from "../config/mod.ts";
 import { describeDrift, driftExitCode, driftKeys, type DriftReport, historyStamp, runDrift } from "./drift.ts";
+import { setEventLoopSlice } from "./io.ts";
 import { runRetrain } from "./retrain.ts";
 import { runDriftRetrain } from "./retrain.ts";
 import { runScore } from "./score.ts";
@@ -434,11 +435,19 @@ export function cronName(job: JobName): string {
 }
 
 /**
+ * Milliseconds of a scheduled job's step between two turns of the event loop: the jobs run in the
+ * process that answers requests, and the steps read and write synchronously (see `Pacer`).
+ */
+export const JOB_SLICE_MS = 25;
+
+/**
  * Registers the four jobs with `Deno.cron` at the times of `config.schedules` when
- * `config.schedules.enabled`; returns what was registered (nothing when disabled).
+ * `config.schedules.enabled`; returns what was registered (nothing when disabled). From then on,
+ * long steps give the event loop a turn every {@link JOB_SLICE_MS} (`setEventLoopSlice`).
  */
 export function registerSchedules(config: Config, deps: ScheduleDeps = {}): RegisteredSchedule[] {
   if (!config.schedules.enabled) return [];
+  setEventLoopSlice(JOB_SLICE_MS);
   const handlers = scheduleHandlers(config, deps);
   return JOB_NAMES.map((job) => {
     const name = cronName(job), schedule = config.schedules[job];

@@ -16,9 +16,11 @@ import { concatTables, makeTable, type Table } from "../../pipeline/table.ts";
 import { randomTables } from "../helpers/tables.ts";
 import {
   atomicWrite,
+  eventLoopSlice,
   exists,
   readArrowBatches,
   readArrowTable,
+  setEventLoopSlice,
   writeArrowTable,
   writeFileAtomic,
   writeJsonAtomic,
@@ -390,5 +392,38 @@ Deno.test("readArrowBatches() reads missing dictionary codes from the validity b
   for await (const b of readArrowBatches(`${dir}/s.arrow`)) batches.push(structuredClone(b));
   const s = batches[0].columns.get("s");
   assert.deepEqual(s, { type: "dict", codes: new Int32Array([0, -1, 1]), dictionary: ["x", "y"] });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readArrowBatches() gives the event loop a turn between batches in the service, never in the CLI", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/t.arrow`;
+  const table = makeTable([["x", { type: "i32", data: new Int32Array(40_000).map((_, i) => i) }]]);
+  await writeArrowTable(path, table, { sync: false, batchEnds: [8192, 16384, 24576, 32768, 40000] });
+  // Five batches, each worked on for 30 ms by the caller, while a timer is due every millisecond.
+  const run = async (): Promise<number> => {
+    let ticks = 0, batches = 0;
+    const timer = setInterval(() => ticks++, 1);
+    for await (const _ of readArrowBatches(path)) {
+      batches++;
+      const until = performance.now() + 30;
+      while (performance.now() < until) { /* the caller's synchronous work */ }
+    }
+    clearInterval(timer);
+    assert.equal(batches, 5);
+    return ticks;
+  };
+  const before = eventLoopSlice();
+  try {
+    // Off (the CLI): the file is read synchronously and nothing else awaits, so the timer never runs.
+    setEventLoopSlice(null);
+    assert.equal(await run(), 0);
+    setEventLoopSlice(20);
+    const ticks = await run();
+    assert.ok(ticks >= 3, `the timer ran ${ticks} times`);
+  } finally {
+    setEventLoopSlice(before);
+  }
+  assert.throws(() => setEventLoopSlice(0), { name: "RangeError", message: /positive number of ms, got 0/ });
   await Deno.remove(dir, { recursive: true });
 });

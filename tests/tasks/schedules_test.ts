@@ -6,6 +6,7 @@ import {
   driftJob,
   formatRunMetrics,
   JOB_NAMES,
+  JOB_SLICE_MS,
   listRuns,
   registerSchedules,
   retrainJob,
@@ -16,6 +17,7 @@ import {
   scoreJob,
 } from "../../tasks/schedules.ts";
 import { Registry } from "../../tasks/registry.ts";
+import { eventLoopSlice, setEventLoopSlice } from "../../tasks/io.ts";
 import { type ArtifactStore, FsStore, getJson, KvStore } from "../../tasks/store/mod.ts";
 import { configIn, detachProfile, monitoringSetup } from "./monitoring_fixture.ts";
 
@@ -219,10 +221,13 @@ Deno.test("listRuns filters by job, limits and sorts newest first; runMetrics an
 Deno.test("registerSchedules registers the four jobs with Deno.cron at the configured times, and none when disabled", () => {
   const off = loadConfig({ env: "dev", file: null, overrides: { schedules: { enabled: false } } });
   assert.deepEqual(registerSchedules(off), []);
+  assert.equal(eventLoopSlice(), null, "no schedules: the steps never give the event loop a turn");
   const on = loadConfig({ env: "dev", file: null, overrides: { schedules: { retrain: "30 4 * * 6" } } });
   const stop = new AbortController();
   try {
     const registered = registerSchedules(on, { signal: stop.signal, ...quiet });
+    // The jobs run in the serving process: their steps give the event loop turns.
+    assert.equal(eventLoopSlice(), JOB_SLICE_MS);
     assert.deepEqual(registered, [
       { job: "drift", name: "churn-mlops-drift", schedule: "0 1 * * *" },
       { job: "drift_retrain", name: "churn-mlops-drift-retrain", schedule: "5 1 * * *" },
@@ -232,6 +237,7 @@ Deno.test("registerSchedules registers the four jobs with Deno.cron at the confi
     assert.equal(cronName("drift_retrain"), "churn-mlops-drift-retrain");
   } finally {
     stop.abort();
+    setEventLoopSlice(null);
   }
 });
 
@@ -244,5 +250,6 @@ Deno.test("registerSchedules() accepts the default cron strings and registers th
     assert.deepEqual(registered.map((r) => r.schedule), JOB_NAMES.map((j) => defaults.schedules[j]));
   } finally {
     stop.abort();
+    setEventLoopSlice(null);
   }
 });
