@@ -107,8 +107,6 @@ function coalescingWriter(file: Deno.FsFile): CoalescingWriter {
   };
 }
 
-const DONE = Promise.resolve();
-
 /** Milliseconds of work after which a {@link Pacer} gives the event loop a turn, or null (off). */
 let sliceMs: number | null = null;
 
@@ -145,6 +143,9 @@ export class Pacer {
   }
 }
 
+/** What every write of {@link atomicWrite} returns: the chunk is copied or written by then. */
+const DONE = Promise.resolve();
+
 /** Options of {@link atomicWrite}. */
 export interface AtomicWriteOptions {
   /**
@@ -170,7 +171,6 @@ export async function atomicWrite(
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
   const out = coalescingWriter(file);
-  // Resolved at once: the chunk has been copied or written when write returns.
   const write = (chunk: Uint8Array): Promise<void> => {
     try {
       out.write(chunk);
