@@ -490,10 +490,7 @@ export function computeScoringRows(
   daily: Table,
   options: ScoringRowsOptions,
 ): { table: Table; date: number | null; excluded: number; kernels: { features: RollingOutput; labels: LabelOutput } } {
-  const f = computeFeatures(daily, { windows: options.windows, reuse: options.reuse?.features });
-  const groupStarts = checkUserDaily(daily);
-  const active = toInt32Array(getColumn(daily, "is_active_day", "i32").data);
-  const lk = churnLabels({ groupStarts, active }, { windowDays: options.windowDays, out: options.reuse?.labels });
+  const { f, lk } = bothKernels(daily, options);
   const dates = getColumn(daily, "as_of_date", "date").data;
   let date = options.date;
   if (date === null) { for (let r = 0; r < dates.length; r++) if (date === null || dates[r] > date) date = dates[r]; }
