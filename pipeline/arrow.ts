@@ -161,21 +161,31 @@ function metadataClassesOf(): MetadataClasses {
   const data = makeData({ type: new Struct([field]), length: 1, children: [child] } as never);
   writer.write(new RecordBatch(new Schema([field]), data as never));
   writer.finish();
-  const bytes = writer.toUint8Array(true);
+  for (const { message } of framedMessages(writer.toUint8Array(true))) {
+    if (!message.isRecordBatch()) continue;
+    const header = message.header() as unknown as { nodes: object[]; buffers: object[] };
+    metadataClasses = {
+      RecordBatch: header.constructor as MetadataClasses["RecordBatch"],
+      FieldNode: header.nodes[0].constructor as MetadataClasses["FieldNode"],
+      BufferRegion: header.buffers[0].constructor as MetadataClasses["BufferRegion"],
+    };
+    return metadataClasses;
+  }
+  throw new Error("apache-arrow wrote a stream without a record batch");
+}
+
+/**
+ * The messages of IPC stream bytes as the library writes them (each framed by the continuation
+ * marker and its metadata length), with the byte offset of each, up to the end-of-stream marker
+ * or the end of the bytes.
+ */
+function* framedMessages(bytes: Uint8Array): Generator<{ at: number; message: Message }> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  for (;;) {
+  for (let pos = 0; pos + 8 <= bytes.length;) {
     const size = view.getInt32(pos + 4, true);
+    if (size === 0) return;
     const message = Message.decode(bytes.subarray(pos + 8, pos + 8 + size));
-    if (message.isRecordBatch()) {
-      const header = message.header() as unknown as { nodes: object[]; buffers: object[] };
-      metadataClasses = {
-        RecordBatch: header.constructor as MetadataClasses["RecordBatch"],
-        FieldNode: header.nodes[0].constructor as MetadataClasses["FieldNode"],
-        BufferRegion: header.buffers[0].constructor as MetadataClasses["BufferRegion"],
-      };
-      return metadataClasses;
-    }
+    yield { at: pos, message };
     pos += 8 + size + Number(message.bodyLength);
   }
 }
@@ -238,14 +248,8 @@ function withoutLastMessage(chunks: Uint8Array[]): Uint8Array {
     bytes.set(c, size);
     size += c.byteLength;
   }
-  const view = new DataView(bytes.buffer);
-  let pos = 0, last = 0;
-  while (pos < bytes.length) {
-    last = pos;
-    const length = view.getInt32(pos + 4, true);
-    const message = Message.decode(bytes.subarray(pos + 8, pos + 8 + length));
-    pos += 8 + length + Number(message.bodyLength);
-  }
+  let last = 0;
+  for (const { at } of framedMessages(bytes)) last = at;
   return bytes.subarray(0, last);
 }
 
@@ -367,6 +371,7 @@ export class ArrowStreamEncoder {
     const n = table.length;
     this.recycle();
     const stored = cols.map(([, c], i) => this.#stored(c, this.#storedWidths[i]));
+    const parts = cols.map(([, c], i) => ({ values: stored[i], codes: c.type === "dict" }));
     const out: Uint8Array[] = [];
     for (let start = 0; start < n || start === 0; start += BATCH_ROWS) {
       const end = Math.min(n, start + BATCH_ROWS);
@@ -375,9 +380,7 @@ export class ArrowStreamEncoder {
       // bytes it would write, without its per-batch objects.
       const direct = this.#written !== null && dictionaries.every((d, i) => d === this.#written![i]);
       if (direct) {
-        out.push(
-          ...recordBatchMessage(cols.map(([, c], i) => ({ values: stored[i], codes: c.type === "dict" })), start, end),
-        );
+        out.push(...recordBatchMessage(parts, start, end));
         continue;
       }
       // The library writes the schema (first) and the dictionaries, with an empty batch whose
@@ -398,10 +401,7 @@ export class ArrowStreamEncoder {
         out.push(...this.#drain());
         break;
       }
-      out.push(withoutLastMessage(this.#drain()));
-      out.push(
-        ...recordBatchMessage(cols.map(([, c], i) => ({ values: stored[i], codes: c.type === "dict" })), start, end),
-      );
+      out.push(withoutLastMessage(this.#drain()), ...recordBatchMessage(parts, start, end));
     }
     return out;
   }
