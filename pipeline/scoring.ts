@@ -380,7 +380,17 @@ export function reasonTextJson(
  * @throws {TypeError} when an input column is missing.
  */
 export function scoreRows(model: ModelArtifact, table: Table, options: ScoreOptions = {}): ScoredRows {
-  const scorer = compileScorer(model);
+  return scoreRowsWith(compileScorer(model), table, options);
+}
+
+/**
+ * {@link scoreRows} with a scorer compiled once ({@link compileScorer}), as the model holder does
+ * when it loads a model.
+ *
+ * @throws {TypeError} when an input column is missing.
+ */
+export function scoreRowsWith(scorer: CompiledScorer, table: Table, options: ScoreOptions = {}): ScoredRows {
+  const model = scorer.model;
   const x = transformRows(model.preprocessor, table, { mode: model.input_mode, rows: options.rows });
   const k = options.reasons ?? 0;
   const scored = scoreEncoded(scorer, x, { reasons: k });

@@ -19,7 +19,7 @@
  */
 
 import { type Column, makeTable } from "../pipeline/table.ts";
-import { type CompiledScorer, compileScorer, scoreRows } from "../pipeline/scoring.ts";
+import { type CompiledScorer, compileScorer, scoreRowsWith } from "../pipeline/scoring.ts";
 import type { ModelArtifact, ModelType } from "../pipeline/train.ts";
 import type { Registry, RegistryState } from "../tasks/registry.ts";
 import { type ArtifactStore, KvStore } from "../tasks/store/mod.ts";
@@ -143,7 +143,7 @@ export function prepareModel(version: string, model: ModelArtifact, options: Pre
   let scorer: CompiledScorer;
   try {
     scorer = compileScorer(model);
-    risk = scoreRows(model, probe, { reasons: 3 }).risk[0];
+    risk = scoreRowsWith(scorer, probe, { reasons: 3 }).risk[0];
   } catch (e) {
     throw bad(`scoring a row failed: ${(e as Error).message}`);
   }

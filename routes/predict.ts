@@ -16,7 +16,7 @@
  * preprocessing does, straight into buffers kept per model; the rows are
  * scored with the scorer the model holder compiled at load; the answer's JSON
  * is written directly. The general path ({@link scoreInstances}: one small
- * table, `scoreRows`, `JSON.stringify`) answers the rest; the tests prove
+ * table, `scoreRowsWith`, `JSON.stringify`) answers the rest; the tests prove
  * both give the same bytes on random instances.
  *
  * Answers carry `Server-Timing` (`read`, `validate`, `score`, `serialize`,
@@ -35,7 +35,7 @@ import {
   type RiskBands,
   riskPercentile,
   scoreEncoded,
-  scoreRows,
+  scoreRowsWith,
 } from "../pipeline/scoring.ts";
 import type { Column, Table } from "../pipeline/table.ts";
 import { readJsonBody } from "./body.ts";
@@ -280,7 +280,7 @@ export function scoreInstances(
     unseen[i] = fresh;
   }
   const table = dictionaries === null ? scratch.table : tableOf(loaded, scratch, dictionaries);
-  const { risk, reasons } = scoreRows(loaded.model, table, { reasons: 3 });
+  const { risk, reasons } = scoreRowsWith(loaded.scorer, table, { reasons: 3 });
   const quantiles = loaded.model.score_quantiles ?? [];
   const out: Prediction[] = new Array(n);
   for (let i = 0; i < n; i++) {
