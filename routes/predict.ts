@@ -110,6 +110,16 @@ function hasValidEnvelope(value: unknown): value is PredictInstance {
   return isPlainObject(value.features);
 }
 
+/** The quick check of a numeric input's value (not null): a number within the limit. */
+function isNumericValue(v: unknown): v is number {
+  return typeof v === "number" && v >= -NUMERIC_LIMIT && v <= NUMERIC_LIMIT;
+}
+
+/** The quick check of a categorical input's value (not null): a string within the length limit. */
+function isCategoryValue(v: unknown): v is string {
+  return typeof v === "string" && v.length <= MAX_CATEGORY_LENGTH;
+}
+
 /**
  * The quick check: true only for a body the model's zod schema accepts too. It
  * may decline a valid body (the zod schema then decides), never accept an invalid one.
@@ -123,9 +133,9 @@ export function isValidInstance(loaded: LoadedModel, value: unknown): value is P
     const v = f[k];
     if (v === null) continue;
     if (loaded.numericNames.has(k)) {
-      if (typeof v !== "number" || !(v >= -NUMERIC_LIMIT && v <= NUMERIC_LIMIT)) return false;
+      if (!isNumericValue(v)) return false;
     } else if (loaded.categoricalNames.has(k)) {
-      if (typeof v !== "string" || v.length > MAX_CATEGORY_LENGTH) return false;
+      if (!isCategoryValue(v)) return false;
     }
   }
   return true;
@@ -420,11 +430,11 @@ function encodeInstances(loaded: LoadedModel, instances: readonly unknown[]): En
       const v = vals[q];
       if (v === null) continue; // missing
       if (slot < nNum) {
-        if (typeof v !== "number" || !(v >= -NUMERIC_LIMIT && v <= NUMERIC_LIMIT)) return null;
+        if (!isNumericValue(v)) return null;
         x[row + slot] = scaled ? ((v === v ? v : 0) - means[slot]) / scales[slot] : v;
         values[raw + slot] = v;
       } else {
-        if (typeof v !== "string" || v.length > MAX_CATEGORY_LENGTH) return null;
+        if (!isCategoryValue(v)) return null;
         const c = slot - nNum, at = row + starts[c];
         for (let j = 0; j < sizes[c]; j++) x[at + j] = 0;
         const code = categoryIndex[c].get(v);
