@@ -30,6 +30,22 @@ function splitmix32(state: number): number {
 }
 
 /**
+ * mulberry32: a seeded generator of floats in [0, 1) in a few lines, for test inputs and
+ * benchmark data that need no distribution beyond uniform (the streams the tests and the tree
+ * benchmark were written against). The synthetic data uses {@link Random}.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
  * A seeded generator: sfc32 for the integer stream, with `uniform`, `int`,
  * `normal` (Marsaglia's polar method with the spare value cached), `gamma`
  * (Marsaglia–Tsang) and `beta` on top. Not cryptographically secure.

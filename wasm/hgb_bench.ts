@@ -12,6 +12,7 @@
  * @module
  */
 
+import { mulberry32 } from "../pipeline/random.ts";
 import { fitHgb, type HgbOptions, predictHgb } from "./hgb.ts";
 
 /** One implementation's figures at one size. */
@@ -77,18 +78,6 @@ export interface HgbBenchOptions {
   earlyStopping?: "auto" | boolean;
   /** Iterations at most (default 250). */
   maxIter?: number;
-}
-
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,17 +1,7 @@
 /**
- * The tests' seeded PRNG.
+ * The tests' seeded PRNG: `prng(seed)` returns floats in [0, 1) (mulberry32, from pipeline/random.ts).
  *
  * @module
  */
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from "../../pipeline/random.ts";
