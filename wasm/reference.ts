@@ -254,8 +254,11 @@ export function labelsTs(input: LabelInput, options: LabelOptions): LabelOutput 
   return { windowDays: w, futureActiveDays, labelled, churnLabel, trailingActive };
 }
 
-/** The smallest and largest value of `data` (not empty), one value at a time: the oracle of `int32Range`. */
-export function int32RangeReference(data: Int32Array): [number, number] {
+/**
+ * The smallest and largest value of an integer array (not empty), one value at a time: the
+ * oracle of `int32Range`, and the range of short and narrow arrays (see `integerRanges`).
+ */
+export function intRangeReference(data: CountArray): [number, number] {
   let lo = data[0], hi = data[0];
   for (let i = 1; i < data.length; i++) {
     if (data[i] < lo) lo = data[i];

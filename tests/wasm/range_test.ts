@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { int32Range } from "../../wasm/mod.ts";
-import { int32RangeReference } from "../../wasm/reference.ts";
+import { intRangeReference } from "../../wasm/reference.ts";
 import { integerRanges, makeTable } from "../../pipeline/table.ts";
 import { prng, randInt } from "./grid.ts";
 
@@ -14,7 +14,7 @@ Deno.test("int32Range() matches the reference on random arrays, every tail lengt
     // The extremes at random places, the last value included (the scalar tail).
     if (trial % 2 === 0) data[randInt(rand, { min: 0, max: n - 1 })] = -(2 ** 31);
     if (trial % 4 === 0) data[n - 1] = 2 ** 31 - 1;
-    assert.deepEqual(int32Range(data), int32RangeReference(data), `n = ${n}`);
+    assert.deepEqual(int32Range(data), intRangeReference(data), `n = ${n}`);
   }
   // All values equal, negative, and in a view that does not start at its buffer's start.
   assert.deepEqual(int32Range(new Int32Array(1000).fill(-7)), [-7, -7]);
@@ -40,9 +40,11 @@ Deno.test("integerRanges() gives the same ranges through the Wasm scan and the J
     ["narrow", { type: "i32", data: narrow }],
     ["day", { type: "date", data: days }],
   ]));
-  assert.deepEqual(wide.get("long"), int32RangeReference(long));
-  assert.deepEqual(wide.get("narrow"), int32RangeReference(Int32Array.from(narrow)));
-  assert.deepEqual(wide.get("day"), int32RangeReference(days));
+  // The expected ranges from Math.min and Math.max: independent of both scans.
+  const range = (a: ArrayLike<number>) => [Math.min(...Array.from(a)), Math.max(...Array.from(a))];
+  assert.deepEqual(wide.get("long"), range(long));
+  assert.deepEqual(wide.get("narrow"), range(narrow));
+  assert.deepEqual(wide.get("day"), range(days));
   const few = integerRanges(makeTable([["short", { type: "i32", data: short }]]));
-  assert.deepEqual(few.get("short"), int32RangeReference(short));
+  assert.deepEqual(few.get("short"), range(short));
 });
