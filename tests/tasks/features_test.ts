@@ -3,7 +3,7 @@ import { loadConfig } from "../../config/mod.ts";
 import { parseCsvText } from "../../pipeline/csv.ts";
 import { tableFromCsvText } from "../../pipeline/csv_table.ts";
 import { GRID_BATCHES_KEY, USER_DAILY_SCHEMA, WHOLE_USERS, wholeUserBatchEnds } from "../../pipeline/features.ts";
-import { type Column, concatTables, dictValue, integerRanges, sliceTable } from "../../pipeline/table.ts";
+import { type Column, concatTables, dictValue, integerRanges, sliceTable, type Table } from "../../pipeline/table.ts";
 import { tableFromIPC } from "apache-arrow";
 import {
   featuresTask,
@@ -17,10 +17,15 @@ import { exists, readArrowTable, writeArrowTable } from "../../tasks/io.ts";
 
 const FIXTURE = new URL("../fixtures/features/user_daily.csv", import.meta.url);
 
+/** The conformance fixture's grid, read from its CSV. */
+async function fixtureGrid(): Promise<Table> {
+  return tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+}
+
 /** A folder with the fixture grid as user_daily.arrow: with its value ranges recorded, as `prepare` writes it, or without. */
 async function gridDir(options: { ranges?: boolean; wholeUsers?: number } = {}): Promise<string> {
   const dir = await Deno.makeTempDir();
-  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  const daily = await fixtureGrid();
   const uid = daily.columns.get("user_id") as { data: Int32Array };
   await writeArrowTable(`${dir}/user_daily.arrow`, daily, {
     ranges: options.ranges ? integerRanges(daily) : undefined,
@@ -161,7 +166,7 @@ Deno.test("the feature tables are stored as narrowly as the grid's recorded rang
 
 Deno.test("a grid with a value outside the range its schema records is rejected, naming the value", async () => {
   const dir = await Deno.makeTempDir();
-  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  const daily = await fixtureGrid();
   const ranges = integerRanges(daily);
   const [lo, hi] = ranges.get("logins_count")!;
   ranges.set("logins_count", [lo, hi - 1]);
@@ -214,7 +219,7 @@ Deno.test("a grid in batches of whole users gives the same tables as one read wi
 
 Deno.test("a grid sorted within each record batch but not across them is rejected, naming the users", async () => {
   const dir = await Deno.makeTempDir();
-  const daily = tableFromCsvText(await Deno.readTextFile(FIXTURE), USER_DAILY_SCHEMA as Record<string, Column["type"]>);
+  const daily = await fixtureGrid();
   const uid = (daily.columns.get("user_id") as { data: Int32Array }).data;
   const cut = uid.indexOf(uid[uid.length - 1]); // the last user's first row
   // The last user first, then the others: each batch is sorted, the grid is not.
